@@ -1,0 +1,44 @@
+//! # CareSeal
+//!
+//! End-to-end encryption for patient messaging. This crate is the protocol
+//! core: device identities, sealed messages to a public identity and (in later
+//! modules) pairwise sessions and attachments. It is pure Rust, builds and
+//! tests natively, and is compiled to WebAssembly for browsers; the only code
+//! that knows about JavaScript lives in the `wasm` module, built for
+//! `wasm32` targets alone.
+//!
+//! The wire formats and key schedule are specified in `docs/PROTOCOL.md`;
+//! comments in the code refer to its sections as `PROTOCOL.md §N`.
+//!
+//! ```
+//! use careseal::{Identity, sealed};
+//!
+//! let clinic = Identity::generate()?;
+//! let envelope = sealed::seal(clinic.public_identity(), b"I need a refill", None)?;
+//! let opened = sealed::open(&clinic, &envelope)?;
+//! assert_eq!(opened.message(), b"I need a refill");
+//! assert!(opened.sender().is_none());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+#![forbid(unsafe_code)]
+
+mod aead;
+mod agreement;
+pub mod error;
+pub mod identity;
+mod kdf;
+mod padding;
+mod rng;
+pub mod sealed;
+mod secret;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use error::{ErrorCode, KeyError, RngError, SealedError};
+pub use identity::{Fingerprint, Identity, PublicIdentity};

@@ -1,0 +1,57 @@
+//! The one conversion from core errors to JavaScript: an `Error` named
+//! `CareSealError` whose `code` property is the stable string code and whose
+//! message is fixed text (never secrets or plaintext).
+
+use core::fmt::Display;
+
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::error::ErrorCode;
+
+/// Errors that only arise at the JavaScript boundary.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum BindingError {
+    /// An argument had the wrong JavaScript type.
+    InvalidArgument,
+    /// Bytes asked for as text are not UTF-8.
+    InvalidUtf8,
+}
+
+impl ErrorCode for BindingError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidArgument => "invalid_argument",
+            Self::InvalidUtf8 => "invalid_utf8",
+        }
+    }
+}
+
+impl Display for BindingError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::InvalidArgument => "expected a Uint8Array or a string",
+            Self::InvalidUtf8 => "the message is not valid UTF-8 text",
+        })
+    }
+}
+
+/// Converts any CareSeal error into a JS `Error` with `name` and `code`.
+pub(crate) fn to_js<E: ErrorCode + Display>(error: E) -> JsValue {
+    let js = js_sys::Error::new(&format!("{} ({})", error, error.code()));
+    js.set_name("CareSealError");
+    // Setting a property on a fresh Error object cannot fail; if it somehow
+    // did, the error is still thrown, only without `code`.
+    let _ = js_sys::Reflect::set(&js, &"code".into(), &error.code().into());
+    js.into()
+}
+
+/// Reads a `Uint8Array | string` argument as bytes (strings as UTF-8).
+pub(crate) fn bytes_from(value: &JsValue) -> Result<Vec<u8>, JsValue> {
+    if let Some(text) = value.as_string() {
+        return Ok(text.into_bytes());
+    }
+    if value.is_instance_of::<js_sys::Uint8Array>() {
+        return Ok(value.unchecked_ref::<js_sys::Uint8Array>().to_vec());
+    }
+    Err(to_js(BindingError::InvalidArgument))
+}

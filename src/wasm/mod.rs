@@ -1,0 +1,25 @@
+//! JavaScript bindings (built for `wasm32` only). Thin wrappers over the
+//! core types: no cryptography and no protocol decisions here, only
+//! conversion of arguments, results and errors.
+//!
+//! Every fallible call returns `Result<_, JsValue>` whose error is a JS
+//! `Error` with a stable `code` property (see [`error`]).
+
+mod error;
+mod identity;
+mod sealed;
+
+pub use identity::{Identity, PublicIdentity};
+pub use sealed::{OpenedMessage, inspect_envelope, limits, seal};
+
+use wasm_bindgen::prelude::*;
+
+/// Installs a panic hook that prints Rust panics to the browser console.
+///
+/// A debugging aid only: CareSeal's library code has no panicking paths
+/// (`clippy::unwrap_used`, `expect_used` and `panic` are denied), and errors
+/// reach JavaScript as thrown `Error`s with a `code`.
+#[wasm_bindgen(js_name = installPanicHook)]
+pub fn install_panic_hook() {
+    console_error_panic_hook::set_once();
+}
