@@ -9,6 +9,7 @@ use crate::identity as core;
 /// instance. Call `free()` when done to wipe them at once; otherwise they are
 /// wiped when the object is garbage-collected.
 #[wasm_bindgen]
+#[derive(Debug)]
 pub struct Identity {
     pub(super) inner: core::Identity,
 }
@@ -36,6 +37,7 @@ impl Identity {
 
 /// The public half of an identity: safe to send to the relay, share or show.
 #[wasm_bindgen]
+#[derive(Debug)]
 pub struct PublicIdentity {
     pub(super) inner: core::PublicIdentity,
 }

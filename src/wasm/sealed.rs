@@ -52,6 +52,7 @@ impl Identity {
 
 /// An opened sealed message.
 #[wasm_bindgen]
+#[derive(Debug)]
 pub struct OpenedMessage {
     inner: core::OpenedMessage,
 }
