@@ -1,0 +1,31 @@
+// Types of the package entry points. Both entries initialise the
+// WebAssembly module before they resolve, so everything below is ready to
+// call once `import` returns.
+//
+// Every function that can fail throws an `Error` named "CareSealError" with
+// a stable string `code` (see CareSealErrorCode).
+export * from './careseal.js';
+
+/** The stable codes carried by `error.code` on a thrown CareSealError. */
+export type CareSealErrorCode =
+  | 'rng_failed'
+  | 'malformed_key'
+  | 'unsupported_version'
+  | 'non_contributory_key'
+  | 'invalid_signing_key'
+  | 'empty_envelope'
+  | 'truncated_envelope'
+  | 'envelope_too_large'
+  | 'message_too_large'
+  | 'malformed_envelope'
+  | 'wrong_recipient'
+  | 'decrypt_failed'
+  | 'bad_signature'
+  | 'invalid_argument'
+  | 'invalid_utf8';
+
+/** The shape of errors thrown by CareSeal. */
+export interface CareSealError extends Error {
+  name: 'CareSealError';
+  code: CareSealErrorCode;
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every CareSeal test, after making the machine ready (scripts/bootstrap.sh):
+#   1. cargo fmt --check and cargo clippy -D warnings (native and wasm32)
+#   2. native tests: unit, integration, doc tests
+#   3. wasm-bindgen-test suite in Node and in headless Chromium
+#   4. the packed npm package: Node ESM, TypeScript, the README example,
+#      and a page in headless Chromium
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "bootstrap"
+./scripts/bootstrap.sh
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --lib --test web --locked -- -D warnings
+
+step "native tests"
+cargo test --locked
+
+step "wasm tests in Node"
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+cargo test --locked --target wasm32-unknown-unknown --test web
+
+step "wasm tests in headless Chromium"
+CHROMEDRIVER=/usr/bin/chromedriver \
+  WASM_BINDGEN_USE_BROWSER=1 \
+  WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/scripts/webdriver.json" \
+  cargo test --locked --target wasm32-unknown-unknown --test web
+
+step "npm package"
+tarball=$(./scripts/build-package.sh | tail -n 1)
+printf 'package: %s (%s KiB gzipped, wasm + JS)\n' "$tarball" \
+  "$(( ($(cat build/npm/*.wasm build/npm/*.js | gzip -9 | wc -c) + 1023) / 1024 ))"
+CARESEAL_TARBALL="$tarball" node --test tests/package/ tests/demo/
+
+step "all tests passed"
