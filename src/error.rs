@@ -27,6 +27,11 @@ macro_rules! error_enum {
             $( $(#[$vmeta])* $variant, )+
         }
 
+        impl $name {
+            /// Every variant, for exhaustive checks of codes and messages.
+            pub const ALL: &'static [Self] = &[$( Self::$variant, )+];
+        }
+
         impl ErrorCode for $name {
             fn code(&self) -> &'static str {
                 match self { $( Self::$variant => $code, )+ }

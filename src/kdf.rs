@@ -50,6 +50,20 @@ mod tests {
     }
 
     #[test]
+    fn protocol_md_quotes_every_domain_string() {
+        let doc = include_str!("../docs/PROTOCOL.md");
+        for (name, value) in [
+            ("INFO_SEALED_KEY", INFO_SEALED_KEY),
+            ("DOMAIN_RECIPIENT_HINT", DOMAIN_RECIPIENT_HINT),
+            ("DOMAIN_SEALED_SENDER", DOMAIN_SEALED_SENDER),
+            ("DOMAIN_FINGERPRINT", DOMAIN_FINGERPRINT),
+        ] {
+            let row = format!("| `{name}` | `{}` |", std::str::from_utf8(value).unwrap());
+            assert!(doc.contains(&row), "PROTOCOL.md lacks {row}");
+        }
+    }
+
+    #[test]
     fn every_info_string_is_distinct() {
         let all = [
             INFO_SEALED_KEY,

@@ -317,3 +317,88 @@ proptest! {
         prop_assert!(open(&clinic, &bytes).is_err());
     }
 }
+
+/// The `key: value` lines of the PROTOCOL.md §3.6 vector block.
+fn protocol_vector(key: &str) -> String {
+    let doc = include_str!("../../docs/PROTOCOL.md");
+    let block = doc
+        .split("<!-- vector:sealed -->")
+        .nth(1)
+        .and_then(|rest| rest.split("```").nth(1))
+        .expect("PROTOCOL.md keeps the sealed vector block");
+    block
+        .lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no {key} in the vector block"))
+        .trim()
+        .to_string()
+}
+
+fn vector_bytes(key: &str) -> Vec<u8> {
+    hex::decode(protocol_vector(key)).unwrap()
+}
+
+fn vector_array<const N: usize>(key: &str) -> [u8; N] {
+    vector_bytes(key).try_into().unwrap()
+}
+
+#[test]
+fn protocol_md_vectors_match_the_code() {
+    let recipient = Identity::from_seeds(
+        vector_array("recipient x25519 seed"),
+        vector_array("recipient ed25519 seed"),
+    );
+    let sender = Identity::from_seeds(
+        vector_array("sender x25519 seed"),
+        vector_array("sender ed25519 seed"),
+    );
+    let us = recipient.public_identity();
+    assert_eq!(us.as_bytes().to_vec(), vector_bytes("recipient identity"));
+    assert_eq!(
+        us.fingerprint().to_string(),
+        protocol_vector("recipient fingerprint")
+    );
+    assert_eq!(recipient_hint(us).to_vec(), vector_bytes("recipient hint"));
+    assert_eq!(
+        sender.public_identity().as_bytes().to_vec(),
+        vector_bytes("sender identity")
+    );
+
+    let message = vector_bytes("message");
+    let ephemeral = vector_array("ephemeral seed");
+    let nonce = vector_array("nonce");
+    let anonymous = seal_with(us, &message, None, ephemeral, nonce).unwrap();
+    assert_eq!(anonymous, vector_bytes("anonymous envelope"));
+    let signed = seal_with(us, &message, Some(&sender), ephemeral, nonce).unwrap();
+    assert_eq!(signed, vector_bytes("signed envelope"));
+
+    assert_eq!(
+        open(&recipient, &anonymous).unwrap().message(),
+        &message[..]
+    );
+    let opened = open(&recipient, &signed).unwrap();
+    assert_eq!(opened.sender(), Some(sender.public_identity()));
+}
+
+#[test]
+fn protocol_md_limits_match_the_code() {
+    let doc = include_str!("../../docs/PROTOCOL.md");
+    let row = |name: &str| -> usize {
+        let line = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{name}` |")))
+            .unwrap_or_else(|| panic!("no {name} row"));
+        let value = line.split('|').nth(2).unwrap();
+        let digits: String = value
+            .split('(')
+            .next()
+            .unwrap()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        digits.parse().unwrap()
+    };
+    assert_eq!(row("MAX_SEALED_MESSAGE_LEN"), MAX_SEALED_MESSAGE_LEN);
+    assert_eq!(row("MAX_SEALED_ENVELOPE_LEN"), MAX_SEALED_ENVELOPE_LEN);
+    assert_eq!(row("MIN_SEALED_ENVELOPE_LEN"), MIN_SEALED_ENVELOPE_LEN);
+}

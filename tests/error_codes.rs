@@ -1,0 +1,39 @@
+//! The error codes are a public contract: every core code is documented in the
+//! npm package's `CareSealErrorCode` type, and every message is fixed text.
+
+use careseal::{ErrorCode, KeyError, RngError, SealedError};
+
+fn all_codes() -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    out.extend(RngError::ALL.iter().map(|e| (e.code(), e.to_string())));
+    out.extend(KeyError::ALL.iter().map(|e| (e.code(), e.to_string())));
+    out.extend(SealedError::ALL.iter().map(|e| (e.code(), e.to_string())));
+    out
+}
+
+#[test]
+fn every_code_is_in_the_typescript_union() {
+    let dts = include_str!("../pkg-template/index.d.ts");
+    for (code, _) in all_codes() {
+        assert!(dts.contains(&format!("'{code}'")), "index.d.ts lacks '{code}'");
+    }
+}
+
+#[test]
+fn codes_are_snake_case_and_messages_are_plain_text() {
+    for (code, message) in all_codes() {
+        assert!(
+            code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+            "{code}"
+        );
+        assert!(!message.is_empty() && message.is_ascii(), "{message}");
+    }
+}
+
+#[test]
+fn each_sealed_variant_has_its_own_code() {
+    let mut codes: Vec<_> = SealedError::ALL.iter().map(|e| e.code()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes.len(), SealedError::ALL.len());
+}
