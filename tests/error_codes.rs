@@ -15,7 +15,10 @@ fn all_codes() -> Vec<(&'static str, String)> {
 fn every_code_is_in_the_typescript_union() {
     let dts = include_str!("../pkg-template/index.d.ts");
     for (code, _) in all_codes() {
-        assert!(dts.contains(&format!("'{code}'")), "index.d.ts lacks '{code}'");
+        assert!(
+            dts.contains(&format!("'{code}'")),
+            "index.d.ts lacks '{code}'"
+        );
     }
 }
 
