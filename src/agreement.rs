@@ -35,5 +35,24 @@ pub(crate) fn is_low_order(public: &PublicKey) -> bool {
     diffie_hellman(&probe, public).is_err()
 }
 
+/// The field prime 2^255 - 19, little-endian.
+const CURVE25519_P: [u8; 32] = {
+    let mut p = [0xffu8; 32];
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    p
+};
+
+/// Whether a little-endian X25519 u-coordinate is below 2^255 - 19, so that
+/// each key has exactly one accepted encoding (`PROTOCOL.md` §1.1).
+pub(crate) fn is_canonical(u: &[u8; 32]) -> bool {
+    for i in (0..32).rev() {
+        if u[i] != CURVE25519_P[i] {
+            return u[i] < CURVE25519_P[i];
+        }
+    }
+    false
+}
+
 #[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) mod tests;

@@ -105,6 +105,106 @@ error_enum! {
     }
 }
 
+error_enum! {
+    /// Errors from prekey bundles and the prekeys an account holds
+    /// (`PROTOCOL.md` §4).
+    pub enum PreKeyError {
+        /// The bundle bytes do not follow the format (length, flags, counts).
+        MalformedBundle => ("malformed_bundle", "the prekey bundle is malformed"),
+        /// The bundle has a version this library does not read.
+        UnsupportedVersion => ("unsupported_version", "the prekey bundle uses an unsupported format version"),
+        /// The signed prekey's signature does not verify under the bundle's
+        /// identity.
+        BadSignature => ("bad_prekey_signature", "the signed prekey signature does not verify"),
+        /// The bundle belongs to a different identity than the caller expected.
+        IdentityMismatch => ("identity_mismatch", "the bundle belongs to a different identity"),
+        /// A prekey in the bundle is a low-order X25519 point or not canonical.
+        NonContributory => ("non_contributory_key", "a prekey is a low-order point and is refused"),
+        /// Generating more one-time prekeys would exceed the account's cap.
+        TooManyOneTimePreKeys => ("too_many_prekeys", "the account already holds the maximum number of one-time prekeys"),
+        /// Randomness for new prekeys could not be obtained.
+        Rng => ("rng_failed", "the platform random number generator failed"),
+    }
+}
+
+error_enum! {
+    /// Errors from starting, using or accepting a session (`PROTOCOL.md` §5).
+    pub enum SessionError {
+        /// The message has no bytes at all.
+        Empty => ("empty_message", "the message is empty"),
+        /// The message is shorter than its format requires.
+        Truncated => ("truncated_message", "the message is truncated"),
+        /// The message is longer than `MAX_SESSION_ENVELOPE_LEN`.
+        EnvelopeTooLarge => ("envelope_too_large", "the message exceeds the maximum size"),
+        /// The plaintext is longer than `MAX_SESSION_MESSAGE_LEN`.
+        MessageTooLarge => ("message_too_large", "the plaintext exceeds the maximum size"),
+        /// The message's version byte is not one this library reads.
+        UnsupportedVersion => ("unsupported_version", "the message uses an unsupported format version"),
+        /// The message's kind or fields do not follow the format.
+        Malformed => ("malformed_message", "the message is malformed"),
+        /// The message belongs to another session.
+        WrongSession => ("wrong_session", "the message belongs to a different session"),
+        /// A session can only be accepted from a prekey message.
+        NotPreKeyMessage => ("not_a_prekey_message", "a session can only be accepted from a prekey message"),
+        /// The prekey message names a signed prekey this account does not have.
+        UnknownSignedPreKey => ("unknown_signed_prekey", "the message names an unknown signed prekey"),
+        /// The prekey message names a one-time prekey that was already used
+        /// or never existed.
+        UnknownOneTimePreKey => ("unknown_one_time_prekey", "the one-time prekey was already used or never existed"),
+        /// The message counter jumps further ahead than
+        /// `MAX_SKIPPED_PER_CHAIN`.
+        TooManySkipped => ("too_many_skipped", "the message skips more messages than allowed"),
+        /// The message was already decrypted, or its key has been deleted.
+        Replayed => ("replayed_message", "the message was already received or its key was deleted"),
+        /// Authentication failed: the message was altered or is not for this
+        /// session state.
+        DecryptFailed => ("decrypt_failed", "the message failed authentication"),
+        /// A public key in the message is a low-order point.
+        NonContributory => ("non_contributory_key", "a key is a low-order point and is refused"),
+        /// The sending counter would overflow (after 2^32 - 1 messages
+        /// without a reply).
+        CounterExhausted => ("counter_exhausted", "the sending chain is exhausted; a reply is needed"),
+        /// Randomness for a new ratchet key could not be obtained.
+        Rng => ("rng_failed", "the platform random number generator failed"),
+    }
+}
+
+error_enum! {
+    /// Errors from exporting or importing encrypted state (`PROTOCOL.md` §6).
+    pub enum PickleError {
+        /// The blob is not an exported state of the expected kind.
+        Malformed => ("malformed_pickle", "the exported state is malformed"),
+        /// The blob has a version this library does not read.
+        UnsupportedVersion => ("unsupported_version", "the exported state uses an unsupported format version"),
+        /// Authentication failed: a wrong storage key, or the blob was altered.
+        DecryptFailed => ("pickle_decrypt_failed", "the exported state failed authentication: wrong key or altered"),
+        /// The storage key is not exactly 32 bytes.
+        InvalidStorageKey => ("invalid_storage_key", "the storage key must be exactly 32 bytes"),
+        /// The blob is larger than `MAX_PICKLE_LEN`.
+        TooLarge => ("pickle_too_large", "the exported state exceeds the maximum size"),
+        /// Randomness for the export nonce could not be obtained.
+        Rng => ("rng_failed", "the platform random number generator failed"),
+    }
+}
+
+impl From<RngError> for PreKeyError {
+    fn from(_: RngError) -> Self {
+        Self::Rng
+    }
+}
+
+impl From<RngError> for SessionError {
+    fn from(_: RngError) -> Self {
+        Self::Rng
+    }
+}
+
+impl From<RngError> for PickleError {
+    fn from(_: RngError) -> Self {
+        Self::Rng
+    }
+}
+
 impl From<RngError> for KeyError {
     fn from(_: RngError) -> Self {
         Self::Rng

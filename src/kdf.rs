@@ -3,7 +3,9 @@
 //! change one and you change the protocol.
 
 use hkdf::Hkdf;
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use zeroize::Zeroizing;
 
 /// HKDF info for the key of a sealed message (`PROTOCOL.md` §3.3).
 pub(crate) const INFO_SEALED_KEY: &[u8] = b"CareSeal v1 sealed message key";
@@ -20,20 +22,68 @@ pub(crate) const DOMAIN_SEALED_SENDER: &[u8] = b"CareSeal v1 sealed sender";
 /// (`PROTOCOL.md` §1.3).
 pub(crate) const DOMAIN_FINGERPRINT: &[u8] = b"CareSeal v1 fingerprint";
 
-/// HKDF-SHA256 extract-then-expand of `ikm` into `out`.
-///
-/// `out` must be at most 255 * 32 bytes; every caller in this crate asks for
-/// 32 and the function returns `false` (never panics) if that were violated.
-#[must_use]
-pub(crate) fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) -> bool {
-    Hkdf::<Sha256>::new(Some(salt), ikm)
-        .expand(info, out)
-        .is_ok()
+/// HKDF info for the X3DH shared secret (`PROTOCOL.md` §5.2).
+pub(crate) const INFO_X3DH: &[u8] = b"CareSeal v1 X3DH";
+
+/// HKDF info of the root-key KDF of the Double Ratchet (`PROTOCOL.md` §5.3).
+pub(crate) const INFO_RATCHET_ROOT: &[u8] = b"CareSeal v1 ratchet root";
+
+/// HKDF info turning a message key into an AEAD key and nonce
+/// (`PROTOCOL.md` §5.4).
+pub(crate) const INFO_MESSAGE_KEY: &[u8] = b"CareSeal v1 message key";
+
+/// Prefix of what an identity signs to publish a signed prekey
+/// (`PROTOCOL.md` §4.1).
+pub(crate) const DOMAIN_SIGNED_PREKEY: &[u8] = b"CareSeal v1 signed prekey";
+
+/// Prefix hashed to make a session's identifier (`PROTOCOL.md` §5.2).
+pub(crate) const DOMAIN_SESSION_ID: &[u8] = b"CareSeal v1 session id";
+
+/// HKDF info for the key that encrypts exported state (`PROTOCOL.md` §6).
+pub(crate) const INFO_PICKLE_KEY: &[u8] = b"CareSeal v1 pickle key";
+
+/// HKDF-SHA256 extract-then-expand of `ikm` into `N` bytes.
+pub(crate) fn hkdf_sha256<const N: usize>(
+    salt: &[u8],
+    ikm: &[u8],
+    info: &[u8],
+) -> Zeroizing<[u8; N]> {
+    const { assert!(N <= 255 * 32, "HKDF-SHA256 output is at most 8160 bytes") };
+    let mut out = Zeroizing::new([0u8; N]);
+    // Expand fails only for outputs over 255 hash lengths, excluded above.
+    let _ = Hkdf::<Sha256>::new(Some(salt), ikm).expand(info, out.as_mut());
+    out
+}
+
+/// HMAC-SHA256 with a 32-byte key.
+pub(crate) fn hmac_sha256(key: &[u8; 32], data: &[u8]) -> Zeroizing<[u8; 32]> {
+    // HMAC zero-pads keys shorter than the 64-byte block (RFC 2104 §2), so
+    // passing the padded block is the same function, and infallible.
+    let mut block = Zeroizing::new([0u8; 64]);
+    block[..32].copy_from_slice(key);
+    let mut mac = Hmac::<Sha256>::new(&(*block).into());
+    mac.update(data);
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&mac.finalize().into_bytes());
+    out
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+
+    const ALL: [(&str, &[u8]); 10] = [
+        ("INFO_SEALED_KEY", INFO_SEALED_KEY),
+        ("DOMAIN_RECIPIENT_HINT", DOMAIN_RECIPIENT_HINT),
+        ("DOMAIN_SEALED_SENDER", DOMAIN_SEALED_SENDER),
+        ("DOMAIN_FINGERPRINT", DOMAIN_FINGERPRINT),
+        ("INFO_X3DH", INFO_X3DH),
+        ("INFO_RATCHET_ROOT", INFO_RATCHET_ROOT),
+        ("INFO_MESSAGE_KEY", INFO_MESSAGE_KEY),
+        ("DOMAIN_SIGNED_PREKEY", DOMAIN_SIGNED_PREKEY),
+        ("DOMAIN_SESSION_ID", DOMAIN_SESSION_ID),
+        ("INFO_PICKLE_KEY", INFO_PICKLE_KEY),
+    ];
 
     /// RFC 5869 Appendix A.1, test case 1.
     #[test]
@@ -41,23 +91,29 @@ mod tests {
         let ikm = [0x0bu8; 22];
         let salt = hex::decode("000102030405060708090a0b0c").unwrap();
         let info = hex::decode("f0f1f2f3f4f5f6f7f8f9").unwrap();
-        let mut okm = [0u8; 42];
-        assert!(hkdf_sha256(&salt, &ikm, &info, &mut okm));
+        let okm = hkdf_sha256::<42>(&salt, &ikm, &info);
         assert_eq!(
-            hex::encode(okm),
+            hex::encode(okm.as_ref()),
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
+        );
+    }
+
+    /// RFC 4231 §4.3, test case 2 (a key shorter than 32 bytes is zero-padded
+    /// the same way HMAC pads it).
+    #[test]
+    fn rfc4231_test_case_2() {
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        assert_eq!(
+            hex::encode(hmac_sha256(&key, b"what do ya want for nothing?").as_ref()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }
 
     #[test]
     fn protocol_md_quotes_every_domain_string() {
-        let doc = include_str!("../docs/PROTOCOL.md");
-        for (name, value) in [
-            ("INFO_SEALED_KEY", INFO_SEALED_KEY),
-            ("DOMAIN_RECIPIENT_HINT", DOMAIN_RECIPIENT_HINT),
-            ("DOMAIN_SEALED_SENDER", DOMAIN_SEALED_SENDER),
-            ("DOMAIN_FINGERPRINT", DOMAIN_FINGERPRINT),
-        ] {
+        let doc = crate::test_support::PROTOCOL_MD;
+        for (name, value) in ALL {
             let row = format!("| `{name}` | `{}` |", std::str::from_utf8(value).unwrap());
             assert!(doc.contains(&row), "PROTOCOL.md lacks {row}");
         }
@@ -65,14 +121,8 @@ mod tests {
 
     #[test]
     fn every_info_string_is_distinct() {
-        let all = [
-            INFO_SEALED_KEY,
-            DOMAIN_RECIPIENT_HINT,
-            DOMAIN_SEALED_SENDER,
-            DOMAIN_FINGERPRINT,
-        ];
-        for (i, a) in all.iter().enumerate() {
-            for b in &all[i + 1..] {
+        for (i, (_, a)) in ALL.iter().enumerate() {
+            for (_, b) in &ALL[i + 1..] {
                 assert_ne!(a, b);
             }
         }

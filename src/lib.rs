@@ -27,18 +27,31 @@
 )]
 #![forbid(unsafe_code)]
 
+pub mod account;
 mod aead;
 mod agreement;
 pub mod error;
+mod hex;
 pub mod identity;
 mod kdf;
 mod padding;
+pub mod pickle;
+pub mod prekey;
 mod rng;
 pub mod sealed;
 mod secret;
+pub mod session;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod test_support;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
-pub use error::{ErrorCode, KeyError, RngError, SealedError};
+pub use account::{AcceptedSession, Account};
+pub use error::{
+    ErrorCode, KeyError, PickleError, PreKeyError, RngError, SealedError, SessionError,
+};
 pub use identity::{Fingerprint, Identity, PublicIdentity};
+pub use pickle::StorageKey;
+pub use prekey::PreKeyBundle;
+pub use session::Session;

@@ -1,9 +1,17 @@
 //! Secret key newtypes: zeroized on drop, never `Clone`, `Debug` as
 //! `[redacted]`.
 
-/// Declares a 32-byte secret key newtype.
+/// Declares a 32-byte secret key newtype. The `clone` form is for keys that
+/// live in ratchet state, which is cloned so that a failed decryption can be
+/// discarded whole; every clone zeroizes on drop as well.
 macro_rules! secret_key {
+    ($(#[$meta:meta])* clone $name:ident) => {
+        $crate::secret::secret_key!(@define $(#[$meta])* #[derive(Clone)] $name);
+    };
     ($(#[$meta:meta])* $name:ident) => {
+        $crate::secret::secret_key!(@define $(#[$meta])* $name);
+    };
+    (@define $(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
         #[derive(zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
         pub(crate) struct $name([u8; 32]);

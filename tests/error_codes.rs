@@ -1,13 +1,18 @@
 //! The error codes are a public contract: every core code is documented in the
 //! npm package's `CareSealErrorCode` type, and every message is fixed text.
 
-use careseal::{ErrorCode, KeyError, RngError, SealedError};
+use careseal::{
+    ErrorCode, KeyError, PickleError, PreKeyError, RngError, SealedError, SessionError,
+};
 
 fn all_codes() -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     out.extend(RngError::ALL.iter().map(|e| (e.code(), e.to_string())));
     out.extend(KeyError::ALL.iter().map(|e| (e.code(), e.to_string())));
     out.extend(SealedError::ALL.iter().map(|e| (e.code(), e.to_string())));
+    out.extend(PreKeyError::ALL.iter().map(|e| (e.code(), e.to_string())));
+    out.extend(SessionError::ALL.iter().map(|e| (e.code(), e.to_string())));
+    out.extend(PickleError::ALL.iter().map(|e| (e.code(), e.to_string())));
     out
 }
 
@@ -33,10 +38,18 @@ fn codes_are_snake_case_and_messages_are_plain_text() {
     }
 }
 
-#[test]
-fn each_sealed_variant_has_its_own_code() {
-    let mut codes: Vec<_> = SealedError::ALL.iter().map(|e| e.code()).collect();
+fn distinct<E: ErrorCode>(all: &[E]) -> bool {
+    let mut codes: Vec<_> = all.iter().map(|e| e.code()).collect();
     codes.sort_unstable();
     codes.dedup();
-    assert_eq!(codes.len(), SealedError::ALL.len());
+    codes.len() == all.len()
+}
+
+#[test]
+fn each_variant_of_an_enum_has_its_own_code() {
+    assert!(distinct(KeyError::ALL));
+    assert!(distinct(SealedError::ALL));
+    assert!(distinct(PreKeyError::ALL));
+    assert!(distinct(SessionError::ALL));
+    assert!(distinct(PickleError::ALL));
 }

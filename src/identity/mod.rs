@@ -12,8 +12,15 @@ use core::fmt;
 use ed25519_dalek::{Signer, SigningKey};
 use x25519_dalek::{PublicKey, StaticSecret};
 
-use crate::error::KeyError;
+use zeroize::Zeroizing;
+
+use crate::error::{KeyError, PickleError};
+use crate::pickle::codec::{Reader, Writer};
+use crate::pickle::{self, PickleKind, StorageKey};
 use crate::rng;
+
+/// Version of the identity state encoding inside its pickle.
+const IDENTITY_STATE_VERSION: u8 = 1;
 
 /// A device's secret identity: what a patient's browser or a clinician's
 /// workstation holds and never sends anywhere.
@@ -58,6 +65,45 @@ impl Identity {
     /// The X25519 secret, for key agreement inside the crate.
     pub(crate) fn agreement_secret(&self) -> &StaticSecret {
         &self.agreement
+    }
+
+    /// The two 32-byte secret seeds, for export.
+    pub(crate) fn secret_seeds(&self) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>) {
+        (
+            Zeroizing::new(self.agreement.to_bytes()),
+            Zeroizing::new(self.signing.to_bytes()),
+        )
+    }
+
+    /// Exports the identity's secret keys, encrypted and authenticated under
+    /// `key` (`PROTOCOL.md` §6).
+    ///
+    /// # Errors
+    /// [`PickleError::Rng`].
+    pub fn export(&self, key: &StorageKey) -> Result<Vec<u8>, PickleError> {
+        let (agreement, signing) = self.secret_seeds();
+        let mut w = Writer::new();
+        w.u8(IDENTITY_STATE_VERSION)
+            .bytes(agreement.as_ref())
+            .bytes(signing.as_ref());
+        pickle::seal(PickleKind::Identity, key, &w.finish())
+    }
+
+    /// Imports an identity exported with the same key.
+    ///
+    /// # Errors
+    /// [`PickleError::DecryptFailed`] for a wrong key or altered blob,
+    /// [`PickleError::Malformed`], [`PickleError::UnsupportedVersion`].
+    pub fn import(key: &StorageKey, blob: &[u8]) -> Result<Self, PickleError> {
+        let state = pickle::open(PickleKind::Identity, key, blob)?;
+        let mut r = Reader::new(&state);
+        if r.u8()? != IDENTITY_STATE_VERSION {
+            return Err(PickleError::UnsupportedVersion);
+        }
+        let agreement = r.secret::<32>()?;
+        let signing = r.secret::<32>()?;
+        r.finish()?;
+        Ok(Self::from_seeds(*agreement, *signing))
     }
 
     /// An Ed25519 signature over `message`.

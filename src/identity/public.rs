@@ -22,14 +22,6 @@ pub const PUBLIC_IDENTITY_LEN: usize = 1 + 32 + 32;
 /// bytes. Longer input is refused before decoding.
 const PUBLIC_IDENTITY_TEXT_LEN: usize = (PUBLIC_IDENTITY_LEN * 4).div_ceil(3);
 
-/// The field prime 2^255 - 19, little-endian: X25519 keys must be below it.
-const CURVE25519_P: [u8; 32] = {
-    let mut p = [0xffu8; 32];
-    p[0] = 0xed;
-    p[31] = 0x7f;
-    p
-};
-
 /// A device's public identity: what others need to seal to it, verify its
 /// signatures and compare its fingerprint.
 ///
@@ -75,7 +67,7 @@ impl PublicIdentity {
         let mut ed = [0u8; 32];
         ed.copy_from_slice(&encoded[33..]);
 
-        if !is_canonical_field_element(&x) {
+        if !agreement::is_canonical(&x) {
             return Err(KeyError::Malformed);
         }
         let agreement = PublicKey::from(x);
@@ -136,17 +128,6 @@ impl PublicIdentity {
             .verify_strict(message, &Signature::from_bytes(signature))
             .is_ok()
     }
-}
-
-/// Whether a little-endian 32-byte X25519 u-coordinate is below 2^255 - 19,
-/// so that each key has exactly one accepted encoding.
-fn is_canonical_field_element(u: &[u8; 32]) -> bool {
-    for i in (0..32).rev() {
-        if u[i] != CURVE25519_P[i] {
-            return u[i] < CURVE25519_P[i];
-        }
-    }
-    false
 }
 
 impl fmt::Debug for PublicIdentity {

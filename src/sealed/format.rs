@@ -189,20 +189,10 @@ pub fn inspect(envelope: &[u8]) -> Result<EnvelopeSummary, SealedError> {
     Ok(EnvelopeSummary {
         version: SEALED_VERSION,
         kind: SEALED_KIND,
-        recipient_hint: to_hex(&parsed.header.recipient_hint),
-        ephemeral_key: to_hex(&parsed.header.ephemeral_key),
-        nonce: to_hex(&parsed.header.nonce),
+        recipient_hint: crate::hex::encode(&parsed.header.recipient_hint),
+        ephemeral_key: crate::hex::encode(&parsed.header.ephemeral_key),
+        nonce: crate::hex::encode(&parsed.header.nonce),
         ciphertext_len: parsed.ciphertext.len(),
         total_len: envelope.len(),
     })
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
 }

@@ -213,10 +213,7 @@ fn derive_key(
     let mut salt = [0u8; 64];
     salt[..32].copy_from_slice(ephemeral_key);
     salt[32..].copy_from_slice(recipient.agreement_key().as_bytes());
-    let mut okm = Zeroizing::new([0u8; 32]);
-    if !kdf::hkdf_sha256(&salt, shared.as_ref(), INFO_SEALED_KEY, okm.as_mut()) {
-        return Err(SealedError::DecryptFailed);
-    }
+    let okm = kdf::hkdf_sha256::<32>(&salt, shared.as_ref(), INFO_SEALED_KEY);
     Ok(SealedMessageKey::from_bytes(*okm))
 }
 

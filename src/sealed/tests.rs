@@ -320,8 +320,7 @@ proptest! {
 
 /// The `key: value` lines of the PROTOCOL.md §3.6 vector block.
 fn protocol_vector(key: &str) -> String {
-    let doc = include_str!("../../docs/PROTOCOL.md");
-    let block = doc
+    let block = crate::test_support::PROTOCOL_MD
         .split("<!-- vector:sealed -->")
         .nth(1)
         .and_then(|rest| rest.split("```").nth(1))
@@ -382,23 +381,17 @@ fn protocol_md_vectors_match_the_code() {
 
 #[test]
 fn protocol_md_limits_match_the_code() {
-    let doc = include_str!("../../docs/PROTOCOL.md");
-    let row = |name: &str| -> usize {
-        let line = doc
-            .lines()
-            .find(|l| l.starts_with(&format!("| `{name}` |")))
-            .unwrap_or_else(|| panic!("no {name} row"));
-        let value = line.split('|').nth(2).unwrap();
-        let digits: String = value
-            .split('(')
-            .next()
-            .unwrap()
-            .chars()
-            .filter(char::is_ascii_digit)
-            .collect();
-        digits.parse().unwrap()
-    };
-    assert_eq!(row("MAX_SEALED_MESSAGE_LEN"), MAX_SEALED_MESSAGE_LEN);
-    assert_eq!(row("MAX_SEALED_ENVELOPE_LEN"), MAX_SEALED_ENVELOPE_LEN);
-    assert_eq!(row("MIN_SEALED_ENVELOPE_LEN"), MIN_SEALED_ENVELOPE_LEN);
+    use crate::test_support::protocol_md_limit;
+    assert_eq!(
+        protocol_md_limit("MAX_SEALED_MESSAGE_LEN"),
+        MAX_SEALED_MESSAGE_LEN
+    );
+    assert_eq!(
+        protocol_md_limit("MAX_SEALED_ENVELOPE_LEN"),
+        MAX_SEALED_ENVELOPE_LEN
+    );
+    assert_eq!(
+        protocol_md_limit("MIN_SEALED_ENVELOPE_LEN"),
+        MIN_SEALED_ENVELOPE_LEN
+    );
 }

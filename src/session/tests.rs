@@ -1,0 +1,503 @@
+use super::*;
+use crate::account::Account;
+use crate::agreement::tests::LOW_ORDER_POINTS;
+use crate::error::ErrorCode;
+use proptest::prelude::*;
+
+/// Bob publishes a bundle with one-time prekeys; Alice starts a session and
+/// sends "hello"; Bob accepts it.
+fn established() -> (Account, Account, Session, Session) {
+    let alice = Account::new().unwrap();
+    let mut bob = Account::new().unwrap();
+    bob.generate_one_time_prekeys(5).unwrap();
+    let mut a = Session::initiate(alice.identity(), &bob.prekey_bundle(), None).unwrap();
+    let first = a.encrypt(b"hello").unwrap();
+    let accepted = bob.accept_session(&first).unwrap();
+    assert_eq!(accepted.plaintext, b"hello");
+    (alice, bob, a, accepted.session)
+}
+
+fn code(result: Result<Vec<u8>, SessionError>) -> &'static str {
+    result.unwrap_err().code()
+}
+
+#[test]
+fn conversation_both_ways_with_a_ratchet_step_each_turn() {
+    let (alice, bob, mut a, mut b) = established();
+    assert_eq!(a.session_id(), b.session_id());
+    assert_eq!(a.peer_identity(), bob.public_identity());
+    assert_eq!(b.peer_identity(), alice.public_identity());
+    let mut last_ratchet_key = [0u8; 32];
+    for turn in 0..20 {
+        let (sender, receiver) = if turn % 2 == 0 {
+            (&mut b, &mut a)
+        } else {
+            (&mut a, &mut b)
+        };
+        let text = format!("turn {turn}");
+        let message = sender.encrypt(text.as_bytes()).unwrap();
+        let ratchet_key: [u8; 32] = message[10..42].try_into().unwrap();
+        if turn > 1 {
+            assert_ne!(ratchet_key, last_ratchet_key, "new ratchet key every turn");
+        }
+        last_ratchet_key = ratchet_key;
+        assert_eq!(receiver.decrypt(&message).unwrap(), text.as_bytes());
+    }
+}
+
+#[test]
+fn initiator_sends_prekey_messages_until_the_first_reply() {
+    let alice = Account::new().unwrap();
+    let mut bob = Account::new().unwrap();
+    let mut a = Session::initiate(alice.identity(), &bob.prekey_bundle(), None).unwrap();
+    let m1 = a.encrypt(b"one").unwrap();
+    let m2 = a.encrypt(b"two").unwrap();
+    assert_eq!(m1[1], b'P');
+    assert_eq!(m2[1], b'P');
+    assert!(a.is_awaiting_reply());
+    // The second message arrives first and starts the session.
+    let mut b = bob.accept_session(&m2).unwrap();
+    assert_eq!(b.plaintext, b"two");
+    assert_eq!(b.session.decrypt(&m1).unwrap(), b"one");
+    let reply = b.session.encrypt(b"got both").unwrap();
+    assert_eq!(reply[1], b'M');
+    assert_eq!(a.decrypt(&reply).unwrap(), b"got both");
+    assert!(!a.is_awaiting_reply());
+    assert_eq!(a.encrypt(b"three").unwrap()[1], b'M');
+}
+
+#[test]
+fn out_of_order_within_and_across_chains() {
+    let (_, _, mut a, mut b) = established();
+    let a1: Vec<_> = (0..5)
+        .map(|i| a.encrypt(format!("a{i}").as_bytes()).unwrap())
+        .collect();
+    assert_eq!(b.decrypt(&a1[3]).unwrap(), b"a3");
+    let b1 = b.encrypt(b"b0").unwrap();
+    assert_eq!(a.decrypt(&b1).unwrap(), b"b0");
+    let a2 = a.encrypt(b"next chain").unwrap();
+    assert_eq!(b.decrypt(&a2).unwrap(), b"next chain");
+    // Late messages from the previous chain still decrypt, each once.
+    for i in [4, 0, 2, 1] {
+        assert_eq!(b.decrypt(&a1[i]).unwrap(), format!("a{i}").as_bytes());
+    }
+    assert_eq!(code(b.decrypt(&a1[0])), "replayed_message");
+    assert_eq!(code(b.decrypt(&a1[3])), "replayed_message");
+}
+
+#[test]
+fn replayed_message_is_rejected_and_the_session_carries_on() {
+    let (_, _, mut a, mut b) = established();
+    let m = a.encrypt(b"take 2 tablets").unwrap();
+    assert_eq!(b.decrypt(&m).unwrap(), b"take 2 tablets");
+    assert_eq!(code(b.decrypt(&m)), "replayed_message");
+    let next = a.encrypt(b"after replay").unwrap();
+    assert_eq!(b.decrypt(&next).unwrap(), b"after replay");
+}
+
+#[test]
+fn every_bit_flip_is_rejected_and_changes_nothing() {
+    let (_, _, mut a, mut b) = established();
+    let reply = b.encrypt(b"reply").unwrap();
+    a.decrypt(&reply).unwrap();
+    let message = a.encrypt(b"BP 120/80").unwrap();
+    for bit in 0..message.len() * 8 {
+        let mut tampered = message.clone();
+        tampered[bit / 8] ^= 1 << (bit % 8);
+        let got = code(b.decrypt(&tampered));
+        let allowed: &[&str] = match bit / 8 {
+            0 => &["unsupported_version"],
+            1 => &["malformed_message"],
+            2..=9 => &["wrong_session"],
+            10..=41 => &["decrypt_failed", "non_contributory_key"],
+            // Counters: a flipped high bit can jump past the skip cap.
+            42..=49 => &["decrypt_failed", "too_many_skipped"],
+            _ => &["decrypt_failed"],
+        };
+        assert!(allowed.contains(&got), "bit {bit}: {got}");
+    }
+    assert_eq!(b.decrypt(&message).unwrap(), b"BP 120/80");
+}
+
+#[test]
+fn every_bit_flip_of_a_prekey_message_is_refused_without_consuming_anything() {
+    let alice = Account::new().unwrap();
+    let mut bob = Account::new().unwrap();
+    bob.generate_one_time_prekeys(1).unwrap();
+    let mut a = Session::initiate(alice.identity(), &bob.prekey_bundle(), None).unwrap();
+    let first = a.encrypt(b"first contact").unwrap();
+    for bit in (0..first.len() * 8).step_by(3) {
+        let mut tampered = first.clone();
+        tampered[bit / 8] ^= 1 << (bit % 8);
+        assert!(bob.accept_session(&tampered).is_err(), "bit {bit}");
+        assert_eq!(bob.one_time_prekey_count(), 1, "bit {bit}");
+    }
+    assert_eq!(
+        bob.accept_session(&first).unwrap().plaintext,
+        b"first contact"
+    );
+    assert_eq!(bob.one_time_prekey_count(), 0);
+}
+
+#[test]
+fn jump_beyond_the_skip_cap_is_refused_and_nothing_is_stored() {
+    let (_, _, mut a, mut b) = established();
+    let held: Vec<_> = (0..=MAX_SKIPPED_PER_CHAIN)
+        .map(|i| a.encrypt(format!("m{i}").as_bytes()).unwrap())
+        .collect();
+    let beyond = a.encrypt(b"too far").unwrap();
+    // "hello" was counter 0; `beyond` is counter MAX + 2: a jump of MAX + 1.
+    assert_eq!(code(b.decrypt(&beyond)), "too_many_skipped");
+    assert_eq!(b.state.skipped.len(), 0);
+    // Exactly at the cap is accepted.
+    let last = held.last().unwrap();
+    assert_eq!(
+        b.decrypt(last).unwrap(),
+        format!("m{MAX_SKIPPED_PER_CHAIN}").as_bytes()
+    );
+    assert_eq!(b.state.skipped.len(), MAX_SKIPPED_PER_CHAIN as usize);
+    assert_eq!(b.decrypt(&held[0]).unwrap(), b"m0");
+    assert_eq!(b.decrypt(&beyond).unwrap(), b"too far");
+}
+
+#[test]
+fn skipped_store_evicts_the_oldest_beyond_the_total_cap() {
+    let (_, _, mut a, mut b) = established();
+    let mut oldest = None;
+    // Three chains of 900 skipped keys each: 2700 > MAX_SKIPPED_TOTAL.
+    for round in 0..3 {
+        let chain: Vec<_> = (0..901).map(|_| a.encrypt(b"x").unwrap()).collect();
+        if round == 0 {
+            oldest = Some(chain[0].clone());
+        }
+        b.decrypt(chain.last().unwrap()).unwrap();
+        let reply = b.encrypt(b"ack").unwrap();
+        a.decrypt(&reply).unwrap();
+    }
+    assert_eq!(b.state.skipped.len(), MAX_SKIPPED_TOTAL);
+    assert_eq!(code(b.decrypt(&oldest.unwrap())), "replayed_message");
+    let fresh = a.encrypt(b"still fine").unwrap();
+    assert_eq!(b.decrypt(&fresh).unwrap(), b"still fine");
+}
+
+#[test]
+fn altered_prekey_fields_are_rejected_by_an_existing_session() {
+    let (_, _, mut a, mut b) = established();
+    let second = a.encrypt(b"second prekey message").unwrap();
+    assert_eq!(second[1], b'P');
+    for bit in 16..(message::PREKEY_HEADER_LEN * 8) {
+        let mut tampered = second.clone();
+        tampered[bit / 8] ^= 1 << (bit % 8);
+        let got = code(b.decrypt(&tampered));
+        assert!(
+            ["wrong_session", "malformed_message"].contains(&got),
+            "bit {bit}: {got}"
+        );
+    }
+    assert_eq!(b.decrypt(&second).unwrap(), b"second prekey message");
+    // The initiator never accepts a prekey message into its own session.
+    let reflected = second.clone();
+    assert_eq!(code(a.decrypt(&reflected)), "wrong_session");
+}
+
+#[test]
+fn message_for_another_session_is_rejected() {
+    let (_, _, mut a, mut b) = established();
+    let (_, _, mut other, _) = established();
+    let foreign = other.encrypt(b"not yours").unwrap();
+    assert_eq!(code(b.decrypt(&foreign)), "wrong_session");
+    let good = a.encrypt(b"yours").unwrap();
+    assert_eq!(b.decrypt(&good).unwrap(), b"yours");
+}
+
+#[test]
+fn structural_defects_get_their_own_codes() {
+    let (_, _, mut a, mut b) = established();
+    let m = a.encrypt(b"x").unwrap();
+    assert_eq!(code(b.decrypt(&[])), "empty_message");
+    for len in 1..m.len() {
+        assert_eq!(code(b.decrypt(&m[..len])), "truncated_message", "len {len}");
+    }
+    let mut version = m.clone();
+    version[0] = 7;
+    assert_eq!(code(b.decrypt(&version)), "unsupported_version");
+    let huge = vec![1u8; MAX_SESSION_ENVELOPE_LEN + 1];
+    assert_eq!(code(b.decrypt(&huge)), "envelope_too_large");
+    assert_eq!(
+        a.encrypt(&vec![0; MAX_SESSION_MESSAGE_LEN + 1])
+            .unwrap_err()
+            .code(),
+        "message_too_large"
+    );
+    let largest = a.encrypt(&vec![7; MAX_SESSION_MESSAGE_LEN]).unwrap();
+    assert!(largest.len() <= MAX_SESSION_ENVELOPE_LEN);
+    assert_eq!(b.decrypt(&m).unwrap(), b"x");
+    assert_eq!(
+        b.decrypt(&largest).unwrap(),
+        vec![7; MAX_SESSION_MESSAGE_LEN]
+    );
+}
+
+#[test]
+fn low_order_ratchet_keys_are_refused() {
+    let (_, _, mut a, mut b) = established();
+    a.decrypt(&b.encrypt(b"reply").unwrap()).unwrap();
+    let m = a.encrypt(b"x").unwrap();
+    assert_eq!(m[1], b'M');
+    for point in LOW_ORDER_POINTS {
+        let mut bad = m.clone();
+        bad[10..42].copy_from_slice(&hex::decode(point).unwrap());
+        assert_eq!(code(b.decrypt(&bad)), "non_contributory_key", "{point}");
+    }
+    assert_eq!(b.decrypt(&m).unwrap(), b"x");
+}
+
+#[test]
+fn padding_hides_message_length() {
+    let (_, _, mut a, _) = established();
+    let short = a.encrypt(b"ok").unwrap();
+    let longer = a.encrypt(&[b'a'; 200]).unwrap();
+    assert_eq!(short.len(), longer.len());
+}
+
+#[test]
+fn counter_exhaustion_is_an_error_not_a_wrap() {
+    let (_, _, mut a, _) = established();
+    if let Some(chain) = a.state.sending.as_mut() {
+        chain.counter = u32::MAX;
+    }
+    assert_eq!(a.encrypt(b"x").unwrap_err().code(), "counter_exhausted");
+}
+
+#[test]
+fn forward_secrecy_earlier_messages_cannot_be_decrypted_from_later_state() {
+    let (_, _, mut a, b) = established();
+    let mut b = b;
+    let key = StorageKey::from_bytes([9; 32]);
+    let sent: Vec<_> = (0..4)
+        .map(|i| a.encrypt(format!("m{i}").as_bytes()).unwrap())
+        .collect();
+    for m in &sent {
+        b.decrypt(m).unwrap();
+    }
+    // Everything Bob's device holds after message N, as an attacker would
+    // find it on disk.
+    let captured = b.export(&key).unwrap();
+    for m in &sent {
+        let mut stolen = Session::import(&key, &captured).unwrap();
+        assert_eq!(code(stolen.decrypt(m)), "replayed_message");
+    }
+    // The X3DH-era first message is out of reach too.
+    let mut stolen = Session::import(&key, &captured).unwrap();
+    assert!(stolen.state.skipped.len() == 0);
+    assert!(stolen.decrypt(&sent[0]).is_err());
+}
+
+#[test]
+fn post_compromise_recovery_after_both_sides_ratchet() {
+    let (_, _, mut a, mut b) = established();
+    let key = StorageKey::from_bytes([3; 32]);
+    // The thief copies Bob's whole state.
+    let mut thief = Session::import(&key, &b.export(&key).unwrap()).unwrap();
+
+    // Right after the theft the thief reads along.
+    let compromised = a.encrypt(b"before recovery").unwrap();
+    assert_eq!(thief.decrypt(&compromised).unwrap(), b"before recovery");
+    assert_eq!(b.decrypt(&compromised).unwrap(), b"before recovery");
+
+    // Alice takes a DH ratchet step on Bob's reply; Bob takes one on hers.
+    let reply = b.encrypt(b"bob replies").unwrap();
+    assert_eq!(a.decrypt(&reply).unwrap(), b"bob replies");
+    let alice_stepped = a.encrypt(b"alice stepped").unwrap();
+    assert_eq!(b.decrypt(&alice_stepped).unwrap(), b"alice stepped");
+    let bob_stepped = b.encrypt(b"bob stepped").unwrap();
+    assert_eq!(a.decrypt(&bob_stepped).unwrap(), b"bob stepped");
+
+    // Both sides have now ratcheted with keys made after the theft: the
+    // thief's copy (which also sees every message go by) is locked out.
+    let _ = thief.decrypt(&alice_stepped);
+    for text in [&b"healed"[..], b"still private", b"and again"] {
+        let m = a.encrypt(text).unwrap();
+        assert!(thief.decrypt(&m).is_err());
+        assert_eq!(b.decrypt(&m).unwrap(), text);
+    }
+}
+
+#[test]
+fn export_import_mid_conversation_carries_on() {
+    let (_, _, mut a, b) = established();
+    let key = StorageKey::from_bytes([1; 32]);
+    let pending = a.encrypt(b"in flight").unwrap();
+    let mut b = Session::import(&key, &b.export(&key).unwrap()).unwrap();
+    let mut a = Session::import(&key, &a.export(&key).unwrap()).unwrap();
+    assert_eq!(b.decrypt(&pending).unwrap(), b"in flight");
+    let reply = b.encrypt(b"restored").unwrap();
+    assert_eq!(a.decrypt(&reply).unwrap(), b"restored");
+}
+
+#[test]
+fn wrong_storage_key_and_tampered_export_are_errors() {
+    let (_, _, a, _) = established();
+    let blob = a.export(&StorageKey::from_bytes([1; 32])).unwrap();
+    let wrong = Session::import(&StorageKey::from_bytes([2; 32]), &blob).unwrap_err();
+    assert_eq!(wrong.code(), "pickle_decrypt_failed");
+    let mut tampered = blob.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    let err = Session::import(&StorageKey::from_bytes([1; 32]), &tampered).unwrap_err();
+    assert_eq!(err.code(), "pickle_decrypt_failed");
+    let account_blob = Account::new()
+        .unwrap()
+        .export(&StorageKey::from_bytes([1; 32]))
+        .unwrap();
+    let err = Session::import(&StorageKey::from_bytes([1; 32]), &account_blob).unwrap_err();
+    assert_eq!(err.code(), "malformed_pickle");
+}
+
+#[test]
+fn debug_output_is_redacted() {
+    let (alice, _, a, _) = established();
+    let debug = format!("{a:?} {alice:?}");
+    assert!(debug.contains("[redacted]"));
+    let seed = alice.identity().secret_seeds().0;
+    assert!(!debug.contains(&hex::encode(seed.as_ref())));
+}
+
+#[test]
+fn inspect_and_session_id_of_show_only_public_fields() {
+    let (alice, _, mut a, _) = established();
+    let m = a.encrypt(b"private").unwrap();
+    let summary = inspect(&m).unwrap();
+    assert_eq!(summary.kind, "prekey");
+    assert_eq!(summary.initiator, Some(alice.public_identity().to_text()));
+    assert_eq!(summary.session_id, hex::encode(a.session_id()));
+    assert_eq!(session_id_of(&m).unwrap(), a.session_id());
+    assert_eq!(summary.total_len, m.len());
+}
+
+/// One step of a random two-party schedule.
+#[derive(Debug, Clone)]
+enum Step {
+    /// Alice (true) or Bob (false) sends a new message.
+    Send(bool),
+    /// Deliver the pending message at this index (modulo), removing it.
+    Deliver(usize),
+    /// Deliver it but keep it pending, so it arrives again later.
+    Duplicate(usize),
+    /// Drop it.
+    Drop(usize),
+    /// Export and re-import the receiving party's state.
+    Reload(bool),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => any::<bool>().prop_map(Step::Send),
+        3 => any::<usize>().prop_map(Step::Deliver),
+        1 => any::<usize>().prop_map(Step::Duplicate),
+        1 => any::<usize>().prop_map(Step::Drop),
+        1 => any::<bool>().prop_map(Step::Reload),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Random interleavings of sending, delivery in any order, duplication,
+    /// loss and reloads: every delivered message decrypts exactly once to its
+    /// plaintext; every second delivery is refused as a replay.
+    #[test]
+    fn random_schedules_deliver_each_message_exactly_once(steps in proptest::collection::vec(step(), 1..120)) {
+        let alice = Account::new().unwrap();
+        let mut bob = Account::new().unwrap();
+        bob.generate_one_time_prekeys(1).unwrap();
+        let key = StorageKey::from_bytes([5; 32]);
+        let mut a = Session::initiate(alice.identity(), &bob.prekey_bundle(), None).unwrap();
+        let mut b: Option<Session> = None;
+        // (to_bob, plaintext, ciphertext, delivered_before)
+        let mut pending: Vec<(bool, Vec<u8>, Vec<u8>, bool)> = Vec::new();
+        let mut sent = 0u32;
+
+        for step in steps {
+            match step {
+                Step::Send(from_alice) => {
+                    let text = format!("msg {sent}").into_bytes();
+                    sent += 1;
+                    if from_alice {
+                        pending.push((true, text.clone(), a.encrypt(&text).unwrap(), false));
+                    } else if let Some(b) = b.as_mut() {
+                        pending.push((false, text.clone(), b.encrypt(&text).unwrap(), false));
+                    }
+                }
+                Step::Deliver(i) | Step::Duplicate(i) if !pending.is_empty() => {
+                    let index = i % pending.len();
+                    let keep = matches!(step, Step::Duplicate(_));
+                    let (to_bob, text, message, delivered) = pending[index].clone();
+                    let result = if to_bob {
+                        match b.as_mut() {
+                            Some(session) => session.decrypt(&message),
+                            None => bob.accept_session(&message).map(|accepted| {
+                                b = Some(accepted.session);
+                                accepted.plaintext
+                            }),
+                        }
+                    } else {
+                        a.decrypt(&message)
+                    };
+                    if delivered {
+                        prop_assert_eq!(result.unwrap_err().code(), "replayed_message");
+                    } else {
+                        prop_assert_eq!(result.unwrap(), text);
+                    }
+                    if keep {
+                        pending[index].3 = true;
+                    } else {
+                        pending.remove(index);
+                    }
+                }
+                Step::Drop(i) if !pending.is_empty() => {
+                    let index = i % pending.len();
+                    pending.remove(index);
+                }
+                Step::Reload(alice_side) => {
+                    if alice_side {
+                        a = Session::import(&key, &a.export(&key).unwrap()).unwrap();
+                    } else if let Some(session) = b.take() {
+                        b = Some(Session::import(&key, &session.export(&key).unwrap()).unwrap());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn protocol_md_limits_match_the_code() {
+    use crate::account::{MAX_ONE_TIME_PREKEYS, MAX_REMEMBERED_BASE_KEYS};
+    use crate::test_support::protocol_md_limit;
+    assert_eq!(
+        protocol_md_limit("MAX_SESSION_MESSAGE_LEN"),
+        MAX_SESSION_MESSAGE_LEN
+    );
+    assert_eq!(
+        protocol_md_limit("MAX_SESSION_ENVELOPE_LEN"),
+        MAX_SESSION_ENVELOPE_LEN
+    );
+    assert_eq!(
+        protocol_md_limit("MAX_SKIPPED_PER_CHAIN"),
+        MAX_SKIPPED_PER_CHAIN as usize
+    );
+    assert_eq!(protocol_md_limit("MAX_SKIPPED_TOTAL"), MAX_SKIPPED_TOTAL);
+    assert_eq!(
+        protocol_md_limit("MAX_RETIRED_CHAINS"),
+        ratchet::MAX_RETIRED_CHAINS
+    );
+    assert_eq!(
+        protocol_md_limit("MAX_REMEMBERED_BASE_KEYS"),
+        MAX_REMEMBERED_BASE_KEYS
+    );
+    assert!(
+        crate::test_support::PROTOCOL_MD
+            .contains(&format!("`MAX_ONE_TIME_PREKEYS` = {MAX_ONE_TIME_PREKEYS}"))
+    );
+}
