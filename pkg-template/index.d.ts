@@ -40,7 +40,8 @@ export type CareSealErrorCode =
   | 'pickle_too_large'
   | 'invalid_storage_key'
   | 'invalid_argument'
-  | 'invalid_utf8';
+  | 'invalid_utf8'
+  | 'already_taken';
 
 /** The shape of errors thrown by CareSeal. */
 export interface CareSealError extends Error {

@@ -2,7 +2,10 @@
 //! headless Chromium (`scripts/test.sh` runs this file in both).
 #![cfg(target_arch = "wasm32")]
 
-use careseal::wasm::{Identity, PublicIdentity, inspect_envelope, limits, seal};
+use careseal::wasm::{
+    Account, Identity, PublicIdentity, Session, inspect_envelope, inspect_session_message, limits,
+    seal, session_id_of,
+};
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -161,5 +164,123 @@ fn inspect_reveals_only_the_cleartext_header() {
     assert_eq!(
         code_of(inspect_envelope(&[]).unwrap_err()),
         "empty_envelope"
+    );
+}
+
+fn established() -> (Account, Account, Session, Session) {
+    let alice = Account::new().unwrap();
+    let mut bob = Account::new().unwrap();
+    bob.generate_one_time_prekeys(2).unwrap();
+    let mut a = Session::initiate(&alice, &bob.prekey_bundle(), None).unwrap();
+    let first = a.encrypt("hello from the patient".into()).unwrap();
+    let mut accepted = bob.accept_session(&first).unwrap();
+    assert_eq!(accepted.text().unwrap(), "hello from the patient");
+    let b = accepted.take_session().unwrap();
+    assert_eq!(
+        code_of(accepted.take_session().unwrap_err()),
+        "already_taken"
+    );
+    (alice, bob, a, b)
+}
+
+#[wasm_bindgen_test]
+fn session_conversation_with_out_of_order_delivery() {
+    let (alice, bob, mut a, mut b) = established();
+    assert_eq!(a.session_id(), b.session_id());
+    assert!(b.peer_identity().equals(&alice.public_identity()));
+    assert!(a.peer_identity().equals(&bob.public_identity()));
+    assert_eq!(
+        session_id_of(&b.encrypt("x".into()).unwrap()).unwrap(),
+        a.session_id()
+    );
+    let late = b.encrypt("first reply".into()).unwrap();
+    let early = b.encrypt("second reply".into()).unwrap();
+    assert_eq!(a.decrypt_text(&early).unwrap(), "second reply");
+    assert_eq!(a.decrypt_text(&late).unwrap(), "first reply");
+    assert!(!a.awaiting_reply());
+    for turn in 0..6 {
+        let m = a.encrypt(format!("a{turn}").into()).unwrap();
+        assert_eq!(b.decrypt_text(&m).unwrap(), format!("a{turn}"));
+        let r = b.encrypt(bytes(&[turn])).unwrap();
+        assert_eq!(a.decrypt(&r).unwrap(), vec![turn]);
+    }
+}
+
+#[wasm_bindgen_test]
+fn session_bad_input_gets_specific_codes_and_changes_nothing() {
+    let (_, mut bob, mut a, mut b) = established();
+    let m = a.encrypt("BP 120/80".into()).unwrap();
+    let mut tampered = m.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    assert_eq!(code_of(b.decrypt(&tampered).unwrap_err()), "decrypt_failed");
+    assert_eq!(
+        code_of(b.decrypt(&m[..60]).unwrap_err()),
+        "truncated_message"
+    );
+    assert_eq!(code_of(b.decrypt(&[]).unwrap_err()), "empty_message");
+    assert_eq!(b.decrypt_text(&m).unwrap(), "BP 120/80");
+    assert_eq!(code_of(b.decrypt(&m).unwrap_err()), "replayed_message");
+    assert_eq!(
+        code_of(bob.accept_session(&m).unwrap_err()),
+        "replayed_message"
+    );
+
+    let (_, _, mut other, _) = established();
+    let foreign = other.encrypt("not yours".into()).unwrap();
+    assert_eq!(code_of(b.decrypt(&foreign).unwrap_err()), "wrong_session");
+
+    let mut forged = bob.prekey_bundle();
+    forged[120] ^= 1;
+    let stranger = Account::new().unwrap();
+    assert_eq!(
+        code_of(Session::initiate(&stranger, &forged, None).unwrap_err()),
+        "bad_prekey_signature"
+    );
+    assert_eq!(
+        code_of(
+            Session::initiate(
+                &stranger,
+                &bob.prekey_bundle(),
+                Some(stranger.public_identity())
+            )
+            .unwrap_err()
+        ),
+        "identity_mismatch"
+    );
+    let next = a.encrypt("still works".into()).unwrap();
+    assert_eq!(b.decrypt_text(&next).unwrap(), "still works");
+}
+
+#[wasm_bindgen_test]
+fn exported_state_restores_and_rejects_wrong_keys() {
+    let (alice, _, mut a, b) = established();
+    let key = [7u8; 32];
+    let blob = b.export(&key).unwrap();
+    let mut restored = Session::import(&key, &blob).unwrap();
+    let m = a.encrypt("after reload".into()).unwrap();
+    assert_eq!(restored.decrypt_text(&m).unwrap(), "after reload");
+    assert_eq!(
+        code_of(Session::import(&[8u8; 32], &blob).unwrap_err()),
+        "pickle_decrypt_failed"
+    );
+    assert_eq!(
+        code_of(Session::import(&[8u8; 31], &blob).unwrap_err()),
+        "invalid_storage_key"
+    );
+    let account_blob = alice.export(&key).unwrap();
+    let again = Account::import(&key, &account_blob).unwrap();
+    assert!(again.public_identity().equals(&alice.public_identity()));
+    assert_eq!(
+        code_of(Session::import(&key, &account_blob).unwrap_err()),
+        "malformed_pickle"
+    );
+    let summary = inspect_session_message(&m).unwrap();
+    assert_eq!(
+        Reflect::get(&summary, &"kind".into())
+            .unwrap()
+            .as_string()
+            .unwrap(),
+        "prekey"
     );
 }

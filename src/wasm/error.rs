@@ -15,6 +15,8 @@ pub(crate) enum BindingError {
     InvalidArgument,
     /// Bytes asked for as text are not UTF-8.
     InvalidUtf8,
+    /// A single-use value was already taken.
+    AlreadyTaken,
 }
 
 impl ErrorCode for BindingError {
@@ -22,6 +24,7 @@ impl ErrorCode for BindingError {
         match self {
             Self::InvalidArgument => "invalid_argument",
             Self::InvalidUtf8 => "invalid_utf8",
+            Self::AlreadyTaken => "already_taken",
         }
     }
 }
@@ -31,6 +34,7 @@ impl Display for BindingError {
         f.write_str(match self {
             Self::InvalidArgument => "expected a Uint8Array or a string",
             Self::InvalidUtf8 => "the message is not valid UTF-8 text",
+            Self::AlreadyTaken => "this value was already taken",
         })
     }
 }
@@ -54,4 +58,9 @@ pub(crate) fn bytes_from(value: &JsValue) -> Result<Vec<u8>, JsValue> {
         return Ok(value.unchecked_ref::<js_sys::Uint8Array>().to_vec());
     }
     Err(to_js(BindingError::InvalidArgument))
+}
+
+/// Decodes plaintext bytes as UTF-8 text.
+pub(crate) fn text_from(bytes: &[u8]) -> Result<String, JsValue> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| to_js(BindingError::InvalidUtf8))
 }

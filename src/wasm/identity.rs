@@ -4,6 +4,7 @@ use wasm_bindgen::prelude::*;
 
 use super::error::to_js;
 use crate::identity as core;
+use crate::pickle::StorageKey;
 
 /// A device identity whose secret keys live only in this WebAssembly
 /// instance. Call `free()` when done to wipe them at once; otherwise they are
@@ -32,6 +33,21 @@ impl Identity {
         PublicIdentity {
             inner: self.inner.public_identity().clone(),
         }
+    }
+
+    /// Exports the secret keys, encrypted under a 32-byte storage key.
+    pub fn export(&self, storage_key: &[u8]) -> Result<Vec<u8>, JsValue> {
+        let key = StorageKey::from_slice(storage_key).map_err(to_js)?;
+        self.inner.export(&key).map_err(to_js)
+    }
+
+    /// Imports an identity exported with the same key.
+    #[wasm_bindgen(js_name = import)]
+    pub fn import(storage_key: &[u8], blob: &[u8]) -> Result<Identity, JsValue> {
+        let key = StorageKey::from_slice(storage_key).map_err(to_js)?;
+        core::Identity::import(&key, blob)
+            .map(|inner| Identity { inner })
+            .map_err(to_js)
     }
 }
 

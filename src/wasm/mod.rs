@@ -5,12 +5,16 @@
 //! Every fallible call returns `Result<_, JsValue>` whose error is a JS
 //! `Error` with a stable `code` property (see [`error`]).
 
+mod account;
 mod error;
 mod identity;
 mod sealed;
+mod session;
 
+pub use account::{AcceptedSession, Account};
 pub use identity::{Identity, PublicIdentity};
 pub use sealed::{OpenedMessage, inspect_envelope, limits, seal};
+pub use session::{Session, inspect_session_message, session_id_of};
 
 use wasm_bindgen::prelude::*;
 

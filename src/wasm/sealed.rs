@@ -3,7 +3,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::error::{BindingError, bytes_from, to_js};
+use super::error::{bytes_from, text_from, to_js};
 use super::identity::{Identity, PublicIdentity};
 use crate::sealed as core;
 
@@ -67,8 +67,7 @@ impl OpenedMessage {
 
     /// The plaintext as a string. Throws `invalid_utf8` if it is not text.
     pub fn text(&self) -> Result<String, JsValue> {
-        String::from_utf8(self.inner.message().to_vec())
-            .map_err(|_| to_js(BindingError::InvalidUtf8))
+        text_from(self.inner.message())
     }
 
     /// The sender, if it signed its identity into the envelope; otherwise
@@ -97,15 +96,20 @@ pub fn inspect_envelope(envelope: &[u8]) -> Result<JsValue, JsValue> {
 struct Limits {
     max_sealed_message_len: usize,
     max_sealed_envelope_len: usize,
+    max_session_message_len: usize,
+    max_session_envelope_len: usize,
 }
 
 /// The size limits this build enforces, as a plain object
-/// `{ maxSealedMessageLen, maxSealedEnvelopeLen }`.
+/// `{ maxSealedMessageLen, maxSealedEnvelopeLen, maxSessionMessageLen,
+/// maxSessionEnvelopeLen }`.
 #[wasm_bindgen(unchecked_return_type = "Limits")]
 pub fn limits() -> Result<JsValue, JsValue> {
     serde_wasm_bindgen::to_value(&Limits {
         max_sealed_message_len: core::MAX_SEALED_MESSAGE_LEN,
         max_sealed_envelope_len: core::MAX_SEALED_ENVELOPE_LEN,
+        max_session_message_len: crate::session::MAX_SESSION_MESSAGE_LEN,
+        max_session_envelope_len: crate::session::MAX_SESSION_ENVELOPE_LEN,
     })
     .map_err(JsValue::from)
 }
@@ -126,5 +130,7 @@ export interface EnvelopeSummary {
 export interface Limits {
   maxSealedMessageLen: number;
   maxSealedEnvelopeLen: number;
+  maxSessionMessageLen: number;
+  maxSessionEnvelopeLen: number;
 }
 "#;
