@@ -92,14 +92,17 @@ console.log(JSON.stringify({
   });
 });
 
-test("the README's JavaScript example runs as written and prints what the README says", async () => {
+test("the README's JavaScript examples run as written and print what the README says", async () => {
   const readme = await readFile(join(repo, 'README.md'), 'utf8');
-  const example = readme.match(/<!-- example:start -->\s*```js\n([\s\S]*?)```/);
-  const expected = readme.match(/<!-- example:output -->\s*```text\n([\s\S]*?)```/);
-  assert.ok(example && expected, 'README must keep the example and output markers');
-  const file = join(scratch, 'readme-example.mjs');
-  await writeFile(file, example[1]);
-  assert.equal(runNode(file), expected[1]);
+  const pattern =
+    /<!-- example:start -->\s*```js\n([\s\S]*?)```\s*<!-- example:output -->\s*```text\n([\s\S]*?)```/g;
+  const examples = [...readme.matchAll(pattern)];
+  assert.equal(examples.length, 2, 'README keeps two examples with their output');
+  for (const [i, [, code, expected]] of examples.entries()) {
+    const file = join(scratch, `readme-example-${i}.mjs`);
+    await writeFile(file, code);
+    assert.equal(runNode(file), expected, `example ${i + 1}`);
+  }
 });
 
 test('TypeScript: the declarations type-check a typical consumer', async () => {
@@ -107,16 +110,21 @@ test('TypeScript: the declarations type-check a typical consumer', async () => {
   await writeFile(
     file,
     `
-import { Identity, PublicIdentity, seal, limits, type CareSealError, type CareSealErrorCode } from 'careseal';
+import { Account, Identity, PublicIdentity, Session, seal, limits, type CareSealError, type CareSealErrorCode } from 'careseal';
 const clinic: Identity = Identity.generate();
 const them: PublicIdentity = PublicIdentity.fromText(clinic.publicIdentity().toText());
 const envelope: Uint8Array = seal(them, 'hello');
 const text: string = clinic.open(envelope).text();
 const max: number = limits().maxSealedMessageLen;
+const account = new Account();
+const session: Session = Session.initiate(account, account.prekeyBundle(), account.publicIdentity());
+const wire: Uint8Array = session.encrypt('hi');
+const restored: Session = Session.import(new Uint8Array(32), session.export(new Uint8Array(32)));
+const awaiting: boolean = restored.awaitingReply && wire.length > 0;
 function codeOf(e: unknown): CareSealErrorCode | undefined {
   return (e as CareSealError).code;
 }
-export { text, max, codeOf };
+export { text, max, codeOf, awaiting };
 `,
   );
   execFileSync(
@@ -124,6 +132,75 @@ export { text, max, codeOf };
     ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,esnext.disposable,dom', '--skipLibCheck', 'false', file],
     { cwd: scratch, stdio: 'inherit' },
   );
+});
+
+test('Chromium: a session carries on across page reloads from exported state', async () => {
+  const page = join(scratch, 'reload');
+  await mkdir(page);
+  await writeFile(
+    join(page, 'index.html'),
+    '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>reload</title><script type="module" src="./page.js"></script>',
+  );
+  await writeFile(
+    join(page, 'page.js'),
+    "import * as careseal from '../node_modules/careseal/index.js';\nwindow.careseal = careseal;\n",
+  );
+  const server = await startStaticServer({ mounts: { '/': scratch } });
+  const browser = await launchChromium();
+  try {
+    const { page: tab, problems } = await openPage(browser, `${server.url}reload/`);
+    await tab.waitForFunction(() => window.careseal);
+    const before = await tab.evaluate(() => {
+      const { Account, Session } = window.careseal;
+      const b64 = (bytes) => btoa(String.fromCharCode(...bytes));
+      const key = crypto.getRandomValues(new Uint8Array(32));
+      const clinician = new Account();
+      clinician.generateOneTimePrekeys(3);
+      const patient = new Account();
+      const p = Session.initiate(patient, clinician.prekeyBundle());
+      const accepted = clinician.acceptSession(p.encrypt('first'));
+      const c = accepted.takeSession();
+      const reply = p.decryptText(c.encrypt('reply'));
+      const inFlight = p.encrypt('sent before the reload');
+      localStorage.setItem('key', b64(key));
+      localStorage.setItem('patientSession', b64(p.export(key)));
+      localStorage.setItem('clinicianSession', b64(c.export(key)));
+      localStorage.setItem('clinicianAccount', b64(clinician.export(key)));
+      localStorage.setItem('inFlight', b64(inFlight));
+      return { first: accepted.text(), reply, left: clinician.oneTimePrekeyCount };
+    });
+    assert.deepEqual(before, { first: 'first', reply: 'reply', left: 2 });
+
+    await tab.reload();
+    await tab.waitForFunction(() => window.careseal);
+    const after = await tab.evaluate(() => {
+      const { Account, Session } = window.careseal;
+      const bytes = (name) => Uint8Array.from(atob(localStorage.getItem(name)), (c) => c.charCodeAt(0));
+      const key = bytes('key');
+      const p = Session.import(key, bytes('patientSession'));
+      const c = Session.import(key, bytes('clinicianSession'));
+      const account = Account.import(key, bytes('clinicianAccount'));
+      const inFlight = c.decryptText(bytes('inFlight'));
+      const back = p.decryptText(c.encrypt('after the reload'));
+      let replay;
+      try { c.decrypt(bytes('inFlight')); } catch (e) { replay = e.code; }
+      let wrongKey;
+      try { Session.import(new Uint8Array(32), bytes('patientSession')); } catch (e) { wrongKey = e.code; }
+      return { inFlight, back, replay, wrongKey, left: account.oneTimePrekeyCount, same: p.sessionId === c.sessionId };
+    });
+    assert.deepEqual(after, {
+      inFlight: 'sent before the reload',
+      back: 'after the reload',
+      replay: 'replayed_message',
+      wrongKey: 'pickle_decrypt_failed',
+      left: 2,
+      same: true,
+    });
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
 });
 
 test('Chromium: the package loads and works in a page under a strict CSP', async () => {
