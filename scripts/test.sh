@@ -16,8 +16,8 @@ step "bootstrap"
 
 step "format and lints"
 cargo fmt --all -- --check
-cargo clippy --all-targets --locked -- -D warnings
-cargo clippy --target wasm32-unknown-unknown --lib --test web --locked -- -D warnings
+cargo clippy --all-targets --all-features --locked -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --lib --test web --all-features --locked -- -D warnings
 
 step "native tests"
 cargo test --locked

@@ -44,6 +44,9 @@ pub mod session;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod test_support;
 
+#[cfg(feature = "bench")]
+pub mod bench;
+
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 

@@ -6,6 +6,8 @@
 //! `Error` with a stable `code` property (see [`error`]).
 
 mod account;
+#[cfg(feature = "bench")]
+mod bench;
 mod error;
 mod identity;
 mod sealed;
