@@ -187,6 +187,54 @@ error_enum! {
     }
 }
 
+error_enum! {
+    /// Errors from encrypting or decrypting attachments (`PROTOCOL.md` §7).
+    pub enum AttachmentError {
+        /// The age header does not follow the format.
+        MalformedHeader => ("malformed_header", "the attachment header is malformed"),
+        /// The age header names a version other than v1.
+        UnsupportedVersion => ("unsupported_version", "the attachment uses an unsupported format version"),
+        /// The age header is longer than `MAX_HEADER_LEN`.
+        HeaderTooLarge => ("header_too_large", "the attachment header exceeds the maximum size"),
+        /// No recipient stanza opens with this attachment key.
+        WrongKey => ("wrong_key", "the attachment was not encrypted to this key"),
+        /// The header MAC does not verify: the header was altered.
+        HeaderMacMismatch => ("header_mac_mismatch", "the attachment header was altered"),
+        /// An ephemeral share in the header is a low-order point.
+        NonContributory => ("non_contributory_key", "a key is a low-order point and is refused"),
+        /// The data ended inside the header, the nonce or a chunk.
+        Truncated => ("truncated_attachment", "the attachment is truncated"),
+        /// The data ended at a chunk boundary without a final chunk.
+        MissingFinalChunk => ("missing_final_chunk", "the attachment ends without its final chunk"),
+        /// A chunk failed authentication: it was altered.
+        ChunkTampered => ("chunk_tampered", "an attachment chunk failed authentication"),
+        /// A chunk from later in the file arrived early.
+        ReorderedChunk => ("reordered_chunk", "attachment chunks are out of order"),
+        /// A chunk that was already read arrived again.
+        DuplicatedChunk => ("duplicated_chunk", "an attachment chunk is duplicated"),
+        /// Data follows the final chunk.
+        TrailingData => ("trailing_data", "data follows the final attachment chunk"),
+        /// The payload is not well formed (an empty final chunk after data).
+        MalformedPayload => ("malformed_payload", "the attachment payload is malformed"),
+        /// The ciphertext's SHA-256 differs from the one announced.
+        DigestMismatch => ("digest_mismatch", "the attachment does not match its announced digest"),
+        /// The ciphertext is longer than announced.
+        LengthMismatch => ("length_mismatch", "the attachment does not match its announced length"),
+        /// The descriptor bytes do not follow the format or exceed a bound.
+        MalformedDescriptor => ("malformed_descriptor", "the attachment descriptor is malformed"),
+        /// The attachment key text is not a valid age identity.
+        MalformedKey => ("malformed_key", "the attachment key is malformed"),
+        /// Randomness could not be obtained.
+        Rng => ("rng_failed", "the platform random number generator failed"),
+    }
+}
+
+impl From<RngError> for AttachmentError {
+    fn from(_: RngError) -> Self {
+        Self::Rng
+    }
+}
+
 impl From<RngError> for PreKeyError {
     fn from(_: RngError) -> Self {
         Self::Rng

@@ -42,6 +42,16 @@ pub(crate) const DOMAIN_SESSION_ID: &[u8] = b"CareSeal v1 session id";
 /// HKDF info for the key that encrypts exported state (`PROTOCOL.md` §6).
 pub(crate) const INFO_PICKLE_KEY: &[u8] = b"CareSeal v1 pickle key";
 
+/// HKDF info of age's X25519 recipient stanza wrap key (age v1 spec;
+/// `PROTOCOL.md` §7.2). Fixed by the age format, not by CareSeal.
+pub(crate) const INFO_AGE_X25519: &[u8] = b"age-encryption.org/v1/X25519";
+
+/// HKDF info of age's header MAC key (`PROTOCOL.md` §7.2).
+pub(crate) const INFO_AGE_HEADER: &[u8] = b"header";
+
+/// HKDF info of age's payload key (`PROTOCOL.md` §7.4).
+pub(crate) const INFO_AGE_PAYLOAD: &[u8] = b"payload";
+
 /// HKDF-SHA256 extract-then-expand of `ikm` into `N` bytes.
 pub(crate) fn hkdf_sha256<const N: usize>(
     salt: &[u8],
@@ -72,7 +82,10 @@ pub(crate) fn hmac_sha256(key: &[u8; 32], data: &[u8]) -> Zeroizing<[u8; 32]> {
 mod tests {
     use super::*;
 
-    const ALL: [(&str, &[u8]); 10] = [
+    const ALL: [(&str, &[u8]); 13] = [
+        ("INFO_AGE_X25519", INFO_AGE_X25519),
+        ("INFO_AGE_HEADER", INFO_AGE_HEADER),
+        ("INFO_AGE_PAYLOAD", INFO_AGE_PAYLOAD),
         ("INFO_SEALED_KEY", INFO_SEALED_KEY),
         ("DOMAIN_RECIPIENT_HINT", DOMAIN_RECIPIENT_HINT),
         ("DOMAIN_SEALED_SENDER", DOMAIN_SEALED_SENDER),

@@ -30,6 +30,7 @@
 pub mod account;
 mod aead;
 mod agreement;
+pub mod attachment;
 pub mod error;
 mod hex;
 pub mod identity;
@@ -51,8 +52,10 @@ pub mod bench;
 pub mod wasm;
 
 pub use account::{AcceptedSession, Account};
+pub use attachment::{AttachmentDescriptor, AttachmentKey, AttachmentReader, AttachmentWriter};
 pub use error::{
-    ErrorCode, KeyError, PickleError, PreKeyError, RngError, SealedError, SessionError,
+    AttachmentError, ErrorCode, KeyError, PickleError, PreKeyError, RngError, SealedError,
+    SessionError,
 };
 pub use identity::{Fingerprint, Identity, PublicIdentity};
 pub use pickle::StorageKey;

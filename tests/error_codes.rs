@@ -2,7 +2,8 @@
 //! npm package's `CareSealErrorCode` type, and every message is fixed text.
 
 use careseal::{
-    ErrorCode, KeyError, PickleError, PreKeyError, RngError, SealedError, SessionError,
+    AttachmentError, ErrorCode, KeyError, PickleError, PreKeyError, RngError, SealedError,
+    SessionError,
 };
 
 fn all_codes() -> Vec<(&'static str, String)> {
@@ -13,6 +14,11 @@ fn all_codes() -> Vec<(&'static str, String)> {
     out.extend(PreKeyError::ALL.iter().map(|e| (e.code(), e.to_string())));
     out.extend(SessionError::ALL.iter().map(|e| (e.code(), e.to_string())));
     out.extend(PickleError::ALL.iter().map(|e| (e.code(), e.to_string())));
+    out.extend(
+        AttachmentError::ALL
+            .iter()
+            .map(|e| (e.code(), e.to_string())),
+    );
     out
 }
 
@@ -52,4 +58,5 @@ fn each_variant_of_an_enum_has_its_own_code() {
     assert!(distinct(PreKeyError::ALL));
     assert!(distinct(SessionError::ALL));
     assert!(distinct(PickleError::ALL));
+    assert!(distinct(AttachmentError::ALL));
 }
