@@ -5,6 +5,9 @@
 // Every function that can fail throws an `Error` named "CareSealError" with
 // a stable string `code` (see CareSealErrorCode).
 export * from './careseal.js';
+export * from './streams.js';
+/** Browsers only (the Node entry does not export it). */
+export { AttachmentWorker } from './worker.js';
 
 /** The stable codes carried by `error.code` on a thrown CareSealError. */
 export type CareSealErrorCode =
@@ -55,7 +58,9 @@ export type CareSealErrorCode =
   | 'malformed_descriptor'
   | 'invalid_argument'
   | 'invalid_utf8'
-  | 'already_taken';
+  | 'already_taken'
+  | 'already_finished'
+  | 'not_finished';
 
 /** The shape of errors thrown by CareSeal. */
 export interface CareSealError extends Error {

@@ -15,7 +15,7 @@ wasm-pack --quiet build --release --target web --no-pack \
 mkdir -p build/npm dist
 cp build/wasm-pkg/careseal.js build/wasm-pkg/careseal.d.ts \
   build/wasm-pkg/careseal_bg.wasm build/wasm-pkg/careseal_bg.wasm.d.ts build/npm/
-cp pkg-template/index.js pkg-template/node.js pkg-template/index.d.ts \
+cp pkg-template/*.js pkg-template/*.d.ts \
   pkg-template/README.md build/npm/
 cp LICENSE build/npm/
 node -e '

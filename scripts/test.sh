@@ -36,6 +36,6 @@ step "npm package"
 tarball=$(./scripts/build-package.sh | tail -n 1)
 printf 'package: %s (%s KiB gzipped, wasm + JS)\n' "$tarball" \
   "$(( ($(cat build/npm/*.wasm build/npm/*.js | gzip -9 | wc -c) + 1023) / 1024 ))"
-CARESEAL_TARBALL="$tarball" node --test tests/package/ tests/demo/
+CARESEAL_TARBALL="$tarball" node --test --test-timeout=300000 tests/package/ tests/demo/
 
 step "all tests passed"

@@ -3,8 +3,9 @@
 #![cfg(target_arch = "wasm32")]
 
 use careseal::wasm::{
-    Account, Identity, PublicIdentity, Session, inspect_envelope, inspect_session_message, limits,
-    seal, session_id_of,
+    Account, AttachmentDecryptor, AttachmentEncryptor, Identity, PublicIdentity, Session,
+    decrypt_attachment, describe_attachment, encrypt_attachment, inspect_envelope,
+    inspect_session_message, limits, seal, session_id_of,
 };
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -282,5 +283,76 @@ fn exported_state_restores_and_rejects_wrong_keys() {
             .as_string()
             .unwrap(),
         "prekey"
+    );
+}
+
+fn encrypt_in_pieces(plaintext: &[u8], piece: usize) -> (Vec<u8>, Vec<u8>) {
+    let mut encryptor = AttachmentEncryptor::new().unwrap();
+    assert_eq!(
+        code_of(encryptor.descriptor("x", "").unwrap_err()),
+        "not_finished"
+    );
+    let mut file = Vec::new();
+    for part in plaintext.chunks(piece) {
+        file.extend(encryptor.push(part).unwrap());
+    }
+    file.extend(encryptor.finish().unwrap());
+    assert_eq!(
+        code_of(encryptor.push(&[1]).unwrap_err()),
+        "already_finished"
+    );
+    let descriptor = encryptor.descriptor("scan.pdf", "application/pdf").unwrap();
+    (file, descriptor)
+}
+
+#[wasm_bindgen_test]
+fn attachments_stream_in_and_out_at_chunk_edges() {
+    for len in [0usize, 1, 65535, 65536, 65537, 300_000] {
+        let plaintext: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+        let (file, descriptor) = encrypt_in_pieces(&plaintext, 10_000);
+        let mut decryptor = AttachmentDecryptor::from_descriptor(&descriptor).unwrap();
+        let mut out = Vec::new();
+        for part in file.chunks(7_777) {
+            out.extend(decryptor.push(part).unwrap());
+        }
+        out.extend(decryptor.finish().unwrap());
+        assert_eq!(out, plaintext, "size {len}");
+        assert_eq!(decrypt_attachment(&descriptor, &file).unwrap(), plaintext);
+    }
+}
+
+#[wasm_bindgen_test]
+fn attachment_errors_have_codes() {
+    let plaintext = vec![9u8; 200_000];
+    let whole = encrypt_attachment(&plaintext, "a.bin", "application/octet-stream").unwrap();
+    let (file, descriptor) = (whole.file(), whole.descriptor());
+    let info = describe_attachment(&descriptor).unwrap();
+    assert_eq!(
+        Reflect::get(&info, &"ciphertextLength".into())
+            .unwrap()
+            .as_f64(),
+        Some(file.len() as f64)
+    );
+    let mut tampered = file.clone();
+    tampered[1000] ^= 1;
+    assert_eq!(
+        code_of(decrypt_attachment(&descriptor, &tampered).unwrap_err()),
+        "digest_mismatch"
+    );
+    let mut streaming = AttachmentDecryptor::from_descriptor(&descriptor).unwrap();
+    assert_eq!(
+        code_of(streaming.push(&tampered).unwrap_err()),
+        "chunk_tampered"
+    );
+    assert_eq!(
+        code_of(decrypt_attachment(&descriptor, &file[..file.len() - 1]).unwrap_err()),
+        "truncated_attachment"
+    );
+    let other = encrypt_attachment(b"other", "", "").unwrap();
+    let mut wrong = AttachmentDecryptor::from_descriptor(&other.descriptor()).unwrap();
+    assert_eq!(code_of(wrong.push(&file).unwrap_err()), "length_mismatch");
+    assert_eq!(
+        code_of(AttachmentDecryptor::from_descriptor(&descriptor[..10]).unwrap_err()),
+        "malformed_descriptor"
     );
 }

@@ -414,8 +414,14 @@ fn protocol_md_limits_match_the_code() {
     use crate::test_support::protocol_md_limit;
     assert_eq!(protocol_md_limit("MAX_HEADER_LEN"), MAX_HEADER_LEN);
     assert_eq!(protocol_md_limit("CHUNK_LEN"), CHUNK_LEN);
-    assert_eq!(protocol_md_limit("ENCRYPTED_CHUNK_LEN"), ENCRYPTED_CHUNK_LEN);
+    assert_eq!(
+        protocol_md_limit("ENCRYPTED_CHUNK_LEN"),
+        ENCRYPTED_CHUNK_LEN
+    );
     assert_eq!(protocol_md_limit("MAX_FILE_NAME_LEN"), MAX_FILE_NAME_LEN);
     assert_eq!(protocol_md_limit("MAX_MEDIA_TYPE_LEN"), MAX_MEDIA_TYPE_LEN);
-    assert_eq!(protocol_md_limit("MAX_ATTACHMENT_LEN") as u64, MAX_ATTACHMENT_LEN);
+    assert_eq!(
+        protocol_md_limit("MAX_ATTACHMENT_LEN") as u64,
+        MAX_ATTACHMENT_LEN
+    );
 }

@@ -17,6 +17,10 @@ pub(crate) enum BindingError {
     InvalidUtf8,
     /// A single-use value was already taken.
     AlreadyTaken,
+    /// A stream was used after `finish()`.
+    AlreadyFinished,
+    /// A result was asked for before `finish()`.
+    NotFinished,
 }
 
 impl ErrorCode for BindingError {
@@ -25,6 +29,8 @@ impl ErrorCode for BindingError {
             Self::InvalidArgument => "invalid_argument",
             Self::InvalidUtf8 => "invalid_utf8",
             Self::AlreadyTaken => "already_taken",
+            Self::AlreadyFinished => "already_finished",
+            Self::NotFinished => "not_finished",
         }
     }
 }
@@ -35,6 +41,8 @@ impl Display for BindingError {
             Self::InvalidArgument => "expected a Uint8Array or a string",
             Self::InvalidUtf8 => "the message is not valid UTF-8 text",
             Self::AlreadyTaken => "this value was already taken",
+            Self::AlreadyFinished => "the stream was already finished",
+            Self::NotFinished => "the stream is not finished yet",
         })
     }
 }

@@ -6,6 +6,7 @@
 //! `Error` with a stable `code` property (see [`error`]).
 
 mod account;
+mod attachment;
 #[cfg(feature = "bench")]
 mod bench;
 mod error;
@@ -14,6 +15,10 @@ mod sealed;
 mod session;
 
 pub use account::{AcceptedSession, Account};
+pub use attachment::{
+    AttachmentDecryptor, AttachmentEncryptor, EncryptedAttachment, attachment_age_identity,
+    decrypt_attachment, describe_attachment, encrypt_attachment,
+};
 pub use identity::{Identity, PublicIdentity};
 pub use sealed::{OpenedMessage, inspect_envelope, limits, seal};
 pub use session::{Session, inspect_session_message, session_id_of};

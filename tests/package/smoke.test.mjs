@@ -8,34 +8,26 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { startStaticServer } from '../../scripts/lib/static-server.mjs';
 import { launchChromium, openPage } from '../support/browser.mjs';
+import { installPackage } from '../support/package.mjs';
 
 const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const tarball = process.env.CARESEAL_TARBALL;
 let scratch;
+let installed;
 
 before(async () => {
-  assert.ok(tarball && existsSync(tarball), 'set CARESEAL_TARBALL to the packed .tgz');
-  scratch = await mkdtemp(join(tmpdir(), 'careseal-smoke-'));
-  await writeFile(
-    join(scratch, 'package.json'),
-    JSON.stringify({ name: 'smoke', private: true, type: 'module' }),
-  );
-  execFileSync('npm', ['install', resolve(tarball), '--no-audit', '--no-fund', '--prefer-offline'], {
-    cwd: scratch,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  installed = await installPackage();
+  scratch = installed.dir;
 });
 
 after(async () => {
-  if (scratch) await rm(scratch, { recursive: true, force: true });
+  await installed?.remove();
 });
 
 function runNode(file) {
