@@ -1,7 +1,7 @@
 // The demo page: a patient device seals a message to a clinic's intake
 // inbox; the page shows exactly what the relay would store, and what happens
 // when a single bit of it is changed in transit.
-import { Identity, seal, inspectEnvelope } from '/pkg/index.js';
+import { AttachmentWorker, Identity, describeAttachment, seal, inspectEnvelope } from '/pkg/index.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -36,6 +36,65 @@ $('tamper').addEventListener('click', () => {
   showServerView(tampered);
   deliver(tampered, `bit ${bit} flipped in transit`);
 });
+
+// Attachments: encrypt in a worker, show what the server stores, decrypt back.
+const files = new AttachmentWorker();
+let encrypted = null;
+let downloadUrl = null;
+$('file').addEventListener('change', () => {
+  $('encrypt-file').disabled = $('file').files.length === 0;
+});
+
+$('encrypt-file').addEventListener('click', async () => {
+  const file = $('file').files[0];
+  if (!file) return;
+  $('encrypt-file').disabled = true;
+  $('decrypt-file').disabled = true;
+  try {
+    const result = await files.encrypt(file, { onProgress: showProgress('Encrypting') });
+    encrypted = result;
+    const info = describeAttachment(result.descriptor);
+    const head = new Uint8Array(await result.file.slice(0, 160).arrayBuffer());
+    $('file-header').textContent = new TextDecoder().decode(head).split('---')[0] + '--- …binary payload…';
+    $('file-status').textContent =
+      `Encrypted ${info.name} (${file.size} bytes) to ${info.ciphertextLength} bytes of age ciphertext. ` +
+      `SHA-256 ${info.ciphertextSha256.slice(0, 16)}…, announced inside the encrypted session.`;
+    $('decrypt-file').disabled = false;
+  } catch (error) {
+    $('file-status').textContent = `Could not encrypt: ${error.code ?? error.message}`;
+  } finally {
+    $('encrypt-file').disabled = false;
+  }
+});
+
+$('decrypt-file').addEventListener('click', async () => {
+  if (!encrypted) return;
+  $('decrypt-file').disabled = true;
+  try {
+    const plain = await files.decrypt(encrypted.file, encrypted.descriptor, { onProgress: showProgress('Decrypting') });
+    const info = describeAttachment(encrypted.descriptor);
+    if (downloadUrl) URL.revokeObjectURL(downloadUrl);
+    downloadUrl = URL.createObjectURL(plain);
+    const link = $('download');
+    link.href = downloadUrl;
+    link.download = info.name || 'attachment';
+    link.textContent = `Download ${info.name || 'attachment'} (${plain.size} bytes, verified)`;
+    link.hidden = false;
+    $('file-status').textContent = 'Decrypted: every chunk, the final chunk, the length and the digest verified.';
+  } catch (error) {
+    $('file-status').textContent = `Rejected: ${error.code ?? error.message}`;
+  } finally {
+    $('decrypt-file').disabled = false;
+  }
+});
+
+function showProgress(verb) {
+  return (done, total) => {
+    $('file-progress').max = total || 1;
+    $('file-progress').value = done;
+    $('file-status').textContent = `${verb}… ${Math.round((100 * done) / (total || 1))}%`;
+  };
+}
 
 function showServerView(envelope) {
   const summary = inspectSafely(envelope);

@@ -179,6 +179,14 @@ impl AttachmentReader {
                 }
             }
             Phase::Payload(stream) => {
+                // Fast path: with nothing held back, every whole chunk that
+                // has more input after it decrypts straight into `out`.
+                if self.pending.is_empty() {
+                    while input.len() > ENCRYPTED_CHUNK_LEN {
+                        open_into(stream, &input[..ENCRYPTED_CHUNK_LEN], out)?;
+                        input = &input[ENCRYPTED_CHUNK_LEN..];
+                    }
+                }
                 // Never hold more than two chunks, however large the input.
                 loop {
                     let room = 2 * ENCRYPTED_CHUNK_LEN - self.pending.len();
@@ -191,6 +199,28 @@ impl AttachmentReader {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Decrypts one non-final chunk by copying it to the end of `out` and
+/// opening it there; `out` is restored on failure.
+fn open_into(stream: &mut Stream, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), AttachmentError> {
+    let start = out.len();
+    out.extend_from_slice(chunk);
+    match stream.open_chunk(&mut out[start..], false) {
+        Ok(len) => {
+            out.truncate(start + len);
+            Ok(())
+        }
+        Err(error) => {
+            let failed = out.split_off(start);
+            Err(match error {
+                AttachmentError::ChunkTampered if stream.authenticates_as(&failed, true) => {
+                    AttachmentError::TrailingData
+                }
+                other => other,
+            })
         }
     }
 }

@@ -75,6 +75,11 @@ impl AttachmentWriter {
         })
     }
 
+    /// The attachment key this file is encrypted to.
+    pub fn key(&self) -> &AttachmentKey {
+        &self.key
+    }
+
     /// Encrypts `plaintext` (any length) and appends the ciphertext that is
     /// complete to `out`. The last up-to-64 KiB are held back until more data
     /// or [`finish`](Self::finish) tells whether they are the final chunk.
@@ -87,6 +92,18 @@ impl AttachmentWriter {
         while !plaintext.is_empty() {
             if self.buffer.len() == CHUNK_LEN {
                 self.seal_buffer(false, out)?;
+            }
+            // Fast path: a whole chunk with more data after it cannot be the
+            // final chunk, so encrypt it straight into `out` (one copy).
+            if self.buffer.is_empty() && plaintext.len() > CHUNK_LEN {
+                let start = out.len();
+                out.extend_from_slice(&plaintext[..CHUNK_LEN]);
+                let tag = self.stream.seal_chunk(&mut out[start..], false)?;
+                out.extend_from_slice(&tag);
+                self.digest.update(&out[start..]);
+                self.length += (out.len() - start) as u64;
+                plaintext = &plaintext[CHUNK_LEN..];
+                continue;
             }
             let take = (CHUNK_LEN - self.buffer.len()).min(plaintext.len());
             self.buffer.extend_from_slice(&plaintext[..take]);

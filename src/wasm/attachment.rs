@@ -51,16 +51,18 @@ impl AttachmentEncryptor {
         Ok(out)
     }
 
-    /// The attachment key as an age identity string (`AGE-SECRET-KEY-1…`),
-    /// once `finish()` was called: with it, any age tool opens the file.
-    /// Treat it like the file's plaintext.
+    /// The attachment key as an age identity string (`AGE-SECRET-KEY-1…`):
+    /// with it, any age tool opens the file. Treat it like the file's
+    /// plaintext.
     #[wasm_bindgen(js_name = ageIdentity)]
-    pub fn age_identity(&self) -> Result<String, JsValue> {
-        let written = self
-            .written
-            .as_ref()
-            .ok_or_else(|| to_js(BindingError::NotFinished))?;
-        Ok(written.key.to_age_identity().to_string())
+    pub fn age_identity(&self) -> String {
+        let key = match (&self.writer, &self.written) {
+            (Some(writer), _) => writer.key(),
+            (None, Some(written)) => &written.key,
+            // A failed finish leaves neither; no file exists to open.
+            (None, None) => return String::new(),
+        };
+        key.to_age_identity().to_string()
     }
 
     /// The descriptor to send inside a session message, once `finish()` was

@@ -4,8 +4,9 @@
 // one-bit change in transit is rejected. Saves a screenshot to test-results/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,6 +48,44 @@ test('demo page: seal, show the server view, open, reject a tampered envelope', 
 
     await mkdir(join(repo, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(repo, 'test-results', 'demo.png'), fullPage: true });
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+test('demo page: a 5 MiB attachment through the worker, downloaded byte-exact', async () => {
+  const server = await startStaticServer({
+    mounts: { '/': join(repo, 'www'), '/pkg/': join(repo, 'build/npm') },
+  });
+  const browser = await launchChromium();
+  try {
+    const context = await browser.newContext({ acceptDownloads: true });
+    const page = await context.newPage();
+    const problems = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+    await page.goto(server.url);
+    await page.waitForSelector('#send:not([disabled])');
+
+    const original = Buffer.concat([Buffer.from('Marker-attachment-91c2 '), randomBytes(5 * 1024 * 1024)]);
+    await page.setInputFiles('#file', { name: 'discharge-summary.pdf', mimeType: 'application/pdf', buffer: original });
+    await page.click('#encrypt-file');
+    await page.waitForSelector('#decrypt-file:not([disabled])', { timeout: 120_000 });
+    assert.match(await page.textContent('#file-header'), /^age-encryption\.org\/v1\n-> X25519 /);
+    assert.equal(await page.getAttribute('#file-progress', 'value'), String(original.length));
+
+    await page.click('#decrypt-file');
+    await page.waitForSelector('#download:not([hidden])', { timeout: 120_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    assert.equal(download.suggestedFilename(), 'discharge-summary.pdf');
+    const saved = await readFile(await download.path());
+    const sha = (b) => createHash('sha256').update(b).digest('hex');
+    assert.equal(sha(saved), sha(original));
+
+    await mkdir(join(repo, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(repo, 'test-results', 'demo-attachment.png'), fullPage: true });
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();
