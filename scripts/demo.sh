@@ -1,9 +1,32 @@
 #!/usr/bin/env bash
-# Builds CareSeal and serves the demo page on 127.0.0.1 (PORT, default 8080).
+# Builds CareSeal and the relay, starts the relay on 127.0.0.1 (PORT, default
+# 8080) with a fresh demo database, serving the portal and the package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 ./scripts/bootstrap.sh
 ./scripts/build-package.sh >/dev/null
-exec node scripts/serve-demo.mjs
+cargo build --release --locked -p careseal-relay
+
+port="${PORT:-8080}"
+db="build/demo/relay.sqlite"
+mkdir -p build/demo
+rm -f "$db" "$db-wal" "$db-shm"
+
+cat <<TXT
+
+CareSeal demo portal: http://127.0.0.1:$port/
+
+  1. Open http://127.0.0.1:$port/clinician.html and sign in as the demo clinician.
+  2. Press "Invite a patient" and open the link it shows in a second window
+     (a private window, or another browser profile, so the two devices keep
+     separate storage).
+  3. Chat, attach a file, compare safety numbers under "Verify".
+  The "What the server sees" panel shows the ciphertext the relay stored.
+
+The relay's database is $db; its audit log verifies with:
+  target/release/careseal-relay verify-audit --db $db
+
+TXT
+exec target/release/careseal-relay serve --demo --db "$db" --addr "127.0.0.1:$port" --www www --pkg build/npm

@@ -16,11 +16,13 @@ step "bootstrap"
 
 step "format and lints"
 cargo fmt --all -- --check
-cargo clippy --all-targets --all-features --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --lib --test web --all-features --locked -- -D warnings
 
-step "native tests"
-cargo test --locked
+step "native tests (crate and relay, including the relay's HTTP and load tests)"
+cargo test --workspace --locked
+# The relay load test prints throughput and latency percentiles.
+cargo test --locked -p careseal-relay --test load -- --ignored --nocapture
 
 step "wasm tests in Node"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner

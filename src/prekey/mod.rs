@@ -134,6 +134,31 @@ impl PreKeyBundle {
         })
     }
 
+    /// The same bundle carrying exactly `keys` as its one-time prekeys (for a
+    /// relay that stores one-time prekeys apart from the signed part).
+    ///
+    /// # Errors
+    /// [`PreKeyError::MalformedBundle`] for more than
+    /// [`MAX_ONE_TIME_PREKEYS_PER_BUNDLE`] keys or duplicate ids,
+    /// [`PreKeyError::NonContributory`] for a low-order or non-canonical key.
+    pub fn with_one_time_prekeys(&self, keys: &[OneTimePreKey]) -> Result<Self, PreKeyError> {
+        let mut bundle = self.clone();
+        bundle.one_time_prekeys = Vec::new();
+        let mut bytes = bundle.to_bytes();
+        if keys.len() > MAX_ONE_TIME_PREKEYS_PER_BUNDLE {
+            return Err(PreKeyError::MalformedBundle);
+        }
+        let count = keys.len() as u16;
+        let at = bytes.len() - 2;
+        bytes[at..].copy_from_slice(&count.to_be_bytes());
+        for key in keys {
+            bytes.extend_from_slice(&key.id.to_be_bytes());
+            bytes.extend_from_slice(&key.key);
+        }
+        // Re-parse: the same validation as any received bundle.
+        Self::from_bytes(&bytes)
+    }
+
     pub(crate) fn signed_prekey_id(&self) -> u32 {
         self.signed_prekey_id
     }

@@ -125,3 +125,23 @@ fn initiate_refuses_a_bundle_of_an_unexpected_identity() {
     assert_eq!(err.code(), "identity_mismatch");
     assert!(crate::Session::initiate(alice.identity(), &bundle, Some(bundle.identity())).is_ok());
 }
+
+#[test]
+fn one_time_prekeys_can_be_reattached_by_a_relay() {
+    let (_, bytes) = bundle_with(3);
+    let bundle = PreKeyBundle::from_bytes(&bytes).unwrap();
+    let base = bundle.with_one_time_prekey(None).unwrap();
+    let keys = bundle.one_time_prekeys().to_vec();
+    assert_eq!(base.with_one_time_prekeys(&keys).unwrap(), bundle);
+    let mut bad = keys.clone();
+    bad[0].key = [0; 32];
+    assert_eq!(
+        base.with_one_time_prekeys(&bad).unwrap_err().code(),
+        "non_contributory_key"
+    );
+    let dup = vec![keys[0], keys[0]];
+    assert_eq!(
+        base.with_one_time_prekeys(&dup).unwrap_err().code(),
+        "malformed_bundle"
+    );
+}

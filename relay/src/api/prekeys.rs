@@ -1,0 +1,112 @@
+//! Publishing and fetching prekey bundles. The relay verifies a published
+//! bundle's signature (with the careseal crate) and hands each one-time
+//! prekey to at most one initiator, atomically.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use careseal::PreKeyBundle;
+use careseal::prekey::OneTimePreKey;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{audited, base64, json};
+use crate::auth::Caller;
+use crate::config::MAX_STORED_ONE_TIME_PREKEYS;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Publish {
+    bundle: String,
+}
+
+/// `PUT /api/prekeys`: replace the caller's bundle and one-time prekeys.
+pub(crate) async fn publish(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let outcome = async {
+        let request: Publish = json(raw)?;
+        let bundle = PreKeyBundle::from_bytes(&base64(&request.bundle)?)
+            .map_err(|_| ApiError::BAD_REQUEST)?;
+        let one_time: Vec<(u32, [u8; 32])> = bundle
+            .one_time_prekeys()
+            .iter()
+            .map(|k| (k.id, k.key))
+            .collect();
+        if one_time.len() > MAX_STORED_ONE_TIME_PREKEYS {
+            return Err(ApiError::BAD_REQUEST);
+        }
+        let base = bundle
+            .with_one_time_prekey(None)
+            .ok_or(ApiError::BAD_REQUEST)?
+            .to_bytes();
+        let device = caller.device.device_id.clone();
+        let count = one_time.len();
+        state
+            .db(move |s| s.put_prekeys(&device, &base, &one_time))
+            .await?;
+        Ok(count)
+    }
+    .await;
+    let count = audited(&state, &caller, "publish_prekeys", None, outcome).await?;
+    Ok(Json(json!({ "oneTimePrekeys": count })))
+}
+
+/// `GET /api/devices/{id}/bundle`: the device's bundle with at most one
+/// one-time prekey, which is never handed out again. Only for users who
+/// share a conversation with the device's owner.
+pub(crate) async fn fetch(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(device_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let outcome = async {
+        let lookup = device_id.clone();
+        let owner = state
+            .db(move |s| s.device_owner(&lookup))
+            .await?
+            .ok_or(ApiError::NOT_FOUND)?;
+        let me = caller.device.user_id.clone();
+        let allowed = owner == me
+            || state
+                .db(move |s| {
+                    let mine = s.conversations_of(&me)?;
+                    Ok(mine
+                        .iter()
+                        .any(|c| c.members.iter().any(|m| m.user_id == owner)))
+                })
+                .await?;
+        if !allowed {
+            return Err(ApiError::FORBIDDEN);
+        }
+        let id = device_id.clone();
+        let (base, one) = state
+            .db(move |s| s.take_prekeys(&id))
+            .await?
+            .ok_or(ApiError::NOT_FOUND)?;
+        let base = PreKeyBundle::from_bytes(&base).map_err(|_| ApiError::INTERNAL)?;
+        let keys: Vec<OneTimePreKey> = one
+            .map(|(id, key)| OneTimePreKey { id, key })
+            .into_iter()
+            .collect();
+        let bundle = base
+            .with_one_time_prekeys(&keys)
+            .map_err(|_| ApiError::INTERNAL)?;
+        Ok((STANDARD.encode(bundle.to_bytes()), keys.len()))
+    }
+    .await;
+    let (bundle, one_time) =
+        audited(&state, &caller, "fetch_bundle", Some(device_id), outcome).await?;
+    Ok(Json(
+        json!({ "bundle": bundle, "oneTimePrekeys": one_time }),
+    ))
+}
