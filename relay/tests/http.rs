@@ -526,7 +526,7 @@ async fn a_conversation_relayed_end_to_end() {
     relay.stop().await;
 
     // Nothing readable on disk.
-    let disk = std::fs::read(&relay_db_files(&temp_db_path("e2e"))).unwrap_or_default();
+    let disk = std::fs::read(relay_db_files(&temp_db_path("e2e"))).unwrap_or_default();
     assert!(!contains(&disk, b"Marker-relay-1"));
 }
 
