@@ -3,8 +3,9 @@
 #   1. cargo fmt --check and cargo clippy -D warnings (native and wasm32)
 #   2. native tests: unit, integration, doc tests
 #   3. wasm-bindgen-test suite in Node and in headless Chromium
-#   4. the packed npm package: Node ESM, TypeScript, the README example,
-#      and a page in headless Chromium
+#   4. the relay's HTTP tests and a bounded load test (loopback only)
+#   5. the packed npm package: Node ESM, TypeScript, the README examples,
+#      pages in headless Chromium, and the portal end to end through the relay
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -34,10 +35,11 @@ CHROMEDRIVER=/usr/bin/chromedriver \
   WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/scripts/webdriver.json" \
   cargo test --locked --target wasm32-unknown-unknown --test web
 
-step "npm package"
+step "npm package, demo pages and the portal end to end"
+cargo build --locked -p careseal-relay
 tarball=$(./scripts/build-package.sh | tail -n 1)
 printf 'package: %s (%s KiB gzipped, wasm + JS)\n' "$tarball" \
   "$(( ($(cat build/npm/*.wasm build/npm/*.js | gzip -9 | wc -c) + 1023) / 1024 ))"
-CARESEAL_TARBALL="$tarball" node --test --test-timeout=300000 tests/package/ tests/demo/
+CARESEAL_TARBALL="$tarball" node --test --test-timeout=300000 tests/package/ tests/demo/ tests/e2e/
 
 step "all tests passed"

@@ -22,7 +22,7 @@ test('demo page: seal, show the server view, open, reject a tampered envelope', 
   });
   const browser = await launchChromium();
   try {
-    const { page, problems } = await openPage(browser, server.url);
+    const { page, problems } = await openPage(browser, `${server.url}playground.html`);
     await page.waitForSelector('#send:not([disabled])');
     assert.match(await page.textContent('#patient-fingerprint'), /^\d{5}( \d{5}){5}$/);
 
@@ -66,7 +66,7 @@ test('demo page: a 5 MiB attachment through the worker, downloaded byte-exact', 
     const problems = [];
     page.on('pageerror', (e) => problems.push(e.message));
     page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
-    await page.goto(server.url);
+    await page.goto(`${server.url}playground.html`);
     await page.waitForSelector('#send:not([disabled])');
 
     const original = Buffer.concat([Buffer.from('Marker-attachment-91c2 '), randomBytes(5 * 1024 * 1024)]);

@@ -1,0 +1,296 @@
+// The demo patient portal: one page per role (clinician.html, patient.html),
+// each one device. Sign-in, conversations, chat, attachments through the
+// worker, safety-number verification, the relay's view of the conversation,
+// and an idle lock that drops every key and plaintext from memory.
+import { AttachmentWorker, describeAttachment } from '/pkg/index.js';
+import { Device } from './device.js';
+import { Vault } from './vault.js';
+import { Relay, b64 } from './relay.js';
+
+const $ = (id) => document.getElementById(id);
+const role = document.body.dataset.role;
+const vault = new Vault(role);
+const files = new AttachmentWorker();
+const params = new URLSearchParams(location.search);
+const IDLE_MS = Number(params.get('idle') ?? 15 * 60) * 1000;
+
+let device = null;
+let current = null; // { conversation, peer: member, peerDevice }
+let events = null;
+let lastActivity = Date.now();
+let syncing = Promise.resolve();
+
+function status(text) {
+  $('status').textContent = text;
+}
+
+function show(section) {
+  for (const id of ['signin', 'locked', 'app']) $(id).hidden = id !== section;
+  $('sign-out').hidden = section !== 'app';
+}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  Object.assign(node, props);
+  node.append(...children);
+  return node;
+}
+
+// --- start, sign-in, sign-out -------------------------------------------
+
+async function start() {
+  try {
+    device = await Device.restore(vault);
+  } catch (error) {
+    status(`Stored state could not be opened (${error.code ?? error.message}). Sign out to start over.`);
+    show('signin');
+    return;
+  }
+  if (!device) {
+    const invitation = new URLSearchParams(location.hash.slice(1)).get('invite');
+    if (invitation && $('invitation')) $('invitation').value = invitation;
+    show('signin');
+    status(role === 'clinician' ? 'Sign in as the demo clinician.' : 'Register with your invitation.');
+    return;
+  }
+  await enter();
+}
+
+$('signin-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const name = $('display-name').value.trim();
+  if (!name) return;
+  $('signin-button').disabled = true;
+  try {
+    let invitation = $('invitation')?.value.trim();
+    if (role === 'clinician') {
+      ({ invitation } = await new Relay().demoClinicianInvitation());
+    }
+    device = await Device.register(vault, role, invitation, name);
+    history.replaceState(null, '', location.pathname + location.search);
+    await enter();
+  } catch (error) {
+    status(`Could not register: ${error.code ?? error.message}`);
+  } finally {
+    $('signin-button').disabled = false;
+  }
+});
+
+$('sign-out').addEventListener('click', async () => {
+  events?.close();
+  device?.lock();
+  device = null;
+  await vault.wipe();
+  location.reload();
+});
+
+async function enter() {
+  show('app');
+  $('whoami').textContent = `${device.state.displayName} · device ${device.state.deviceId} · fingerprint ${device.fingerprint()}`;
+  events = device.relay.events(() => sync());
+  await sync();
+  await refreshConversations();
+  status('Connected. Messages are end-to-end encrypted on this device.');
+}
+
+// --- conversations and chat ----------------------------------------------
+
+async function refreshConversations() {
+  const { conversations } = await device.relay.conversations();
+  const list = $('conversations');
+  list.replaceChildren();
+  for (const conversation of conversations) {
+    const peer = conversation.members.find((m) => m.userId !== device.state.userId);
+    if (!peer) continue;
+    const button = el('button', { type: 'button', className: 'conversation', textContent: `${peer.displayName} (${peer.role})` });
+    button.addEventListener('click', () => open(conversation, peer));
+    list.append(el('li', {}, button));
+  }
+  if (!current && conversations.length > 0) {
+    const first = conversations[0];
+    const peer = first.members.find((m) => m.userId !== device.state.userId);
+    if (peer) open(first, peer);
+  } else if (current) {
+    render();
+  }
+  $('empty').hidden = conversations.length > 0;
+}
+
+function open(conversation, peer) {
+  current = { conversation, peer, peerDevice: peer.devices[0] };
+  $('chat-title').textContent = `Conversation with ${peer.displayName}`;
+  render();
+}
+
+function render() {
+  if (!current || !device) return;
+  const list = $('messages');
+  list.replaceChildren();
+  for (const message of device.history(current.conversation.id)) {
+    const item = el('li', { className: `message ${message.from}` });
+    if (message.t === 'text') {
+      item.append(el('p', { textContent: message.body }));
+    } else if (message.t === 'file') {
+      const button = el('button', { type: 'button', className: 'download-file', textContent: `Download ${message.name} (${message.size} bytes)` });
+      button.addEventListener('click', () => download(message, item));
+      item.append(el('p', { textContent: `Attachment: ${message.name}` }), button);
+    } else {
+      item.append(el('p', { className: 'error', textContent: `A message could not be decrypted (${message.code}).` }));
+    }
+    item.append(el('small', { textContent: message.from === 'me' ? 'You' : current.peer.displayName }));
+    list.append(item);
+  }
+  list.scrollTop = list.scrollHeight;
+  renderVerification();
+}
+
+function renderVerification() {
+  const number = current?.peerDevice ? device.safetyNumber(current.peerDevice) : null;
+  $('safety-number').textContent = number ?? 'Available once a message has been exchanged.';
+  $('mark-verified').disabled = !number;
+  const state = number ? device.verification(current.peerDevice) : 'unverified';
+  $('verified-state').textContent = {
+    verified: 'Verified: you compared this number with the other person.',
+    changed: 'Warning: this contact’s key changed since you verified it.',
+    unverified: 'Not verified yet. Compare the number in person or on a call.',
+  }[state];
+  $('verified-state').className = `verified-${state}`;
+}
+
+$('composer').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const text = $('message').value.trim();
+  if (!text || !current?.peerDevice) return;
+  $('send').disabled = true;
+  try {
+    await device.sendText(current.conversation.id, current.peerDevice, text);
+    $('message').value = '';
+    render();
+  } catch (error) {
+    status(`Could not send: ${error.code ?? error.message}`);
+  } finally {
+    $('send').disabled = false;
+  }
+});
+
+$('mark-verified').addEventListener('click', async () => {
+  await device.markVerified(current.peerDevice);
+  renderVerification();
+});
+
+function sync() {
+  syncing = syncing.then(async () => {
+    if (!device) return;
+    try {
+      const count = await device.sync();
+      // A message may come from a conversation this page has not listed yet
+      // (a patient who just registered).
+      if (count > 0) await refreshConversations();
+    } catch (error) {
+      status(`Sync failed: ${error.code ?? error.message}`);
+    }
+  });
+  return syncing;
+}
+setInterval(() => device && sync(), 5000);
+
+// --- attachments --------------------------------------------------------------
+
+$('file').addEventListener('change', async () => {
+  const file = $('file').files[0];
+  if (!file || !current?.peerDevice) return;
+  try {
+    const { file: encrypted, descriptor } = await files.encrypt(file, { onProgress: progress('Encrypting') });
+    status('Uploading the encrypted file…');
+    const { id } = await device.relay.uploadBlob(current.conversation.id, encrypted);
+    await device.sendFile(current.conversation.id, current.peerDevice, id, descriptor, file.name, file.size);
+    $('file').value = '';
+    status(`Sent ${file.name}, end-to-end encrypted.`);
+    render();
+  } catch (error) {
+    status(`Could not send the file: ${error.code ?? error.message}`);
+  }
+});
+
+async function download(message, item) {
+  try {
+    const descriptor = b64.decode(message.descriptor);
+    status('Downloading the encrypted file…');
+    const encrypted = await device.relay.downloadBlob(message.blob);
+    const plain = await files.decrypt(encrypted, descriptor, { onProgress: progress('Decrypting') });
+    const info = describeAttachment(descriptor);
+    const link = el('a', { href: URL.createObjectURL(plain), download: info.name || 'attachment', className: 'save-file', textContent: `Save ${info.name} (verified)` });
+    item.append(link);
+    status(`${info.name}: every chunk, the length and the digest verified.`);
+  } catch (error) {
+    status(`The file was rejected: ${error.code ?? error.message}`);
+  }
+}
+
+function progress(verb) {
+  return (done, total) => {
+    $('file-progress').max = total || 1;
+    $('file-progress').value = done;
+    status(`${verb}… ${Math.round((100 * done) / (total || 1))}%`);
+  };
+}
+
+// --- invitations (clinicians) ----------------------------------------------------
+
+$('invite')?.addEventListener('click', async () => {
+  try {
+    const { invitation, expiresAt } = await device.relay.invite();
+    const link = `${location.origin}/patient.html#invite=${encodeURIComponent(invitation)}`;
+    $('invite-link').replaceChildren(
+      el('span', { textContent: 'Single-use link, valid until ' + new Date(expiresAt).toLocaleString() + ': ' }),
+      el('a', { href: link, textContent: link, id: 'invite-url' }),
+    );
+  } catch (error) {
+    status(`Could not create an invitation: ${error.code ?? error.message}`);
+  }
+});
+
+// --- what the server sees ---------------------------------------------------------
+
+$('refresh-server').addEventListener('click', async () => {
+  if (!current) return;
+  const { envelopes, blobs } = await device.relay.stored(current.conversation.id);
+  const view = $('server-view');
+  view.replaceChildren();
+  view.append(el('p', { textContent: `${envelopes.length} queued envelope(s), ${blobs.length} attachment blob(s).` }));
+  for (const e of envelopes) {
+    view.append(el('pre', { className: 'cipher', textContent: `envelope ${e.id} → ${e.recipientDevice}\n${e.body.slice(0, 240)}…` }));
+  }
+  for (const b of blobs) {
+    view.append(el('pre', { className: 'cipher', textContent: `blob ${b.id}, ${b.size} bytes, sha256 ${b.sha256.slice(0, 16)}…\n${atob(b.head).split('---')[0]}--- …` }));
+  }
+});
+
+// --- idle lock ------------------------------------------------------------------
+
+for (const type of ['pointerdown', 'keydown', 'wheel', 'touchstart']) {
+  addEventListener(type, () => (lastActivity = Date.now()), { passive: true });
+}
+setInterval(() => {
+  if (device && Date.now() - lastActivity > IDLE_MS) lock();
+}, 1000);
+
+function lock() {
+  events?.close();
+  events = null;
+  device.lock();
+  device = null;
+  current = null;
+  for (const id of ['messages', 'conversations', 'server-view', 'invite-link']) $(id).replaceChildren();
+  $('safety-number').textContent = '';
+  $('whoami').textContent = '';
+  show('locked');
+  status('Locked after inactivity. Decrypted messages and keys were cleared from memory.');
+}
+
+$('unlock').addEventListener('click', async () => {
+  lastActivity = Date.now();
+  await start();
+});
+
+start();

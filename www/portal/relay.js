@@ -1,0 +1,97 @@
+// The relay's HTTP API and event socket. Everything sent is ciphertext or
+// routing metadata.
+
+export const b64 = {
+  encode(bytes) {
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  },
+  decode(text) {
+    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  },
+};
+
+export class RelayError extends Error {
+  constructor(status, code) {
+    super(`relay: ${code} (${status})`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export class Relay {
+  constructor(token = null) {
+    this.token = token;
+  }
+
+  async #call(method, path, body, raw = false) {
+    const headers = {};
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    let payload;
+    if (body instanceof Blob) {
+      payload = body;
+      headers['Content-Type'] = 'application/octet-stream';
+    } else if (body !== undefined) {
+      payload = JSON.stringify(body);
+      headers['Content-Type'] = 'application/json';
+    }
+    const response = await fetch(path, { method, headers, body: payload });
+    if (!response.ok) {
+      const error = await response.json().catch(() => ({}));
+      throw new RelayError(response.status, error.error ?? 'error');
+    }
+    return raw ? response.blob() : response.json();
+  }
+
+  demoClinicianInvitation() {
+    return this.#call('POST', '/api/demo/clinician-invitation');
+  }
+  register(invitation, displayName) {
+    return this.#call('POST', '/api/register', { invitation, displayName });
+  }
+  invite() {
+    return this.#call('POST', '/api/invitations', {});
+  }
+  publishPrekeys(bundle) {
+    return this.#call('PUT', '/api/prekeys', { bundle: b64.encode(bundle) });
+  }
+  async fetchBundle(deviceId) {
+    const { bundle } = await this.#call('GET', `/api/devices/${encodeURIComponent(deviceId)}/bundle`);
+    return b64.decode(bundle);
+  }
+  conversations() {
+    return this.#call('GET', '/api/conversations');
+  }
+  post(conversationId, recipientDevice, body) {
+    return this.#call('POST', `/api/conversations/${encodeURIComponent(conversationId)}/envelopes`, {
+      recipientDevice,
+      body: b64.encode(body),
+    });
+  }
+  mailbox() {
+    return this.#call('GET', '/api/mailbox');
+  }
+  acknowledge(ids) {
+    return this.#call('POST', '/api/mailbox/ack', { ids });
+  }
+  uploadBlob(conversationId, blob) {
+    return this.#call('POST', `/api/conversations/${encodeURIComponent(conversationId)}/blobs`, blob);
+  }
+  downloadBlob(id) {
+    return this.#call('GET', `/api/blobs/${encodeURIComponent(id)}`, undefined, true);
+  }
+  stored(conversationId) {
+    return this.#call('GET', `/api/conversations/${encodeURIComponent(conversationId)}/stored`);
+  }
+
+  /** Calls `onMail` whenever the relay says new envelopes arrived. */
+  events(onMail) {
+    const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/events`);
+    socket.onopen = () => socket.send(this.token);
+    socket.onmessage = ({ data }) => {
+      if (JSON.parse(data).type === 'mail') onMail();
+    };
+    return socket;
+  }
+}
