@@ -163,6 +163,24 @@ test('a patient and a clinician, end to end through the relay', { timeout: 300_0
     await patient.waitForSelector('#app:not([hidden])');
     await patient.waitForFunction((m) => document.getElementById('messages').innerText.includes(m), markers.clinician);
 
+    // Sign-out deletes the device's stored state: after a reload it is gone.
+    await clinician.click('#sign-out');
+    await clinician.waitForSelector('#signin:not([hidden])');
+    await clinician.reload();
+    await clinician.waitForSelector('#signin:not([hidden])');
+    const stored = await clinician.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const request = indexedDB.open('careseal-portal-clinician', 1);
+          request.onupgradeneeded = () => request.result.createObjectStore('kv');
+          request.onsuccess = () => {
+            const count = request.result.transaction('kv').objectStore('kv').count();
+            count.onsuccess = () => resolve(count.result);
+          };
+        }),
+    );
+    assert.equal(stored, 0, 'no key or state left after sign-out');
+
     assert.deepEqual(problems, []);
   } catch (error) {
     // Leave evidence for whoever reads the CI log.
