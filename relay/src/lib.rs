@@ -4,6 +4,9 @@
 //! hash-chained audit log of every action. The relay never sees a key or a
 //! plaintext.
 
+#![deny(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 pub mod api;
 pub mod audit;
 pub mod auth;
