@@ -476,24 +476,27 @@ fn protocol_md_limits_match_the_code() {
     use crate::account::{MAX_ONE_TIME_PREKEYS, MAX_REMEMBERED_BASE_KEYS};
     use crate::test_support::protocol_md_limit;
     assert_eq!(
-        protocol_md_limit("MAX_SESSION_MESSAGE_LEN"),
+        protocol_md_limit("MAX_SESSION_MESSAGE_LEN").unwrap(),
         MAX_SESSION_MESSAGE_LEN
     );
     assert_eq!(
-        protocol_md_limit("MAX_SESSION_ENVELOPE_LEN"),
+        protocol_md_limit("MAX_SESSION_ENVELOPE_LEN").unwrap(),
         MAX_SESSION_ENVELOPE_LEN
     );
     assert_eq!(
-        protocol_md_limit("MAX_SKIPPED_PER_CHAIN"),
+        protocol_md_limit("MAX_SKIPPED_PER_CHAIN").unwrap(),
         MAX_SKIPPED_PER_CHAIN as usize
     );
-    assert_eq!(protocol_md_limit("MAX_SKIPPED_TOTAL"), MAX_SKIPPED_TOTAL);
     assert_eq!(
-        protocol_md_limit("MAX_RETIRED_CHAINS"),
+        protocol_md_limit("MAX_SKIPPED_TOTAL").unwrap(),
+        MAX_SKIPPED_TOTAL
+    );
+    assert_eq!(
+        protocol_md_limit("MAX_RETIRED_CHAINS").unwrap(),
         ratchet::MAX_RETIRED_CHAINS
     );
     assert_eq!(
-        protocol_md_limit("MAX_REMEMBERED_BASE_KEYS"),
+        protocol_md_limit("MAX_REMEMBERED_BASE_KEYS").unwrap(),
         MAX_REMEMBERED_BASE_KEYS
     );
     assert!(

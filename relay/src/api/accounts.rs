@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{audited, json};
+use super::{audited, json, shares_conversation};
 use crate::auth::Caller;
 use crate::config::MAX_DISPLAY_NAME;
 use crate::error::ApiError;
@@ -185,19 +185,8 @@ pub(crate) async fn revoke(
             .db(move |s| s.device_owner(&lookup))
             .await?
             .ok_or(ApiError::NOT_FOUND)?;
-        if owner != caller.device.user_id {
-            let me = caller.device.user_id.clone();
-            let shared = state
-                .db(move |s| {
-                    let mine = s.conversations_of(&me)?;
-                    Ok(mine
-                        .iter()
-                        .any(|c| c.members.iter().any(|m| m.user_id == owner)))
-                })
-                .await?;
-            if !shared {
-                return Err(ApiError::FORBIDDEN);
-            }
+        if !shares_conversation(&state, &caller.device.user_id, &owner).await? {
+            return Err(ApiError::FORBIDDEN);
         }
         let id = device_id.clone();
         state.db(move |s| s.revoke_device(&id, now_ms())).await?;

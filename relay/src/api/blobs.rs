@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{audited, body};
+use super::{audited, body, require_member};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ids;
@@ -29,10 +29,7 @@ pub(crate) async fn upload(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let outcome = async {
-        let (c, u) = (conversation.clone(), caller.device.user_id.clone());
-        if !state.db(move |s| s.is_member(&c, &u)).await? {
-            return Err(ApiError::FORBIDDEN);
-        }
+        require_member(&state, &conversation, &caller.device.user_id).await?;
         let bytes = body(raw)?;
         if !bytes.starts_with(AGE_MAGIC) {
             return Err(ApiError::BAD_REQUEST);
@@ -72,10 +69,7 @@ pub(crate) async fn download(
             .db(move |s| s.get_blob(&lookup))
             .await?
             .ok_or(ApiError::NOT_FOUND)?;
-        let u = caller.device.user_id.clone();
-        if !state.db(move |s| s.is_member(&conversation, &u)).await? {
-            return Err(ApiError::FORBIDDEN);
-        }
+        require_member(&state, &conversation, &caller.device.user_id).await?;
         Ok(bytes)
     }
     .await;

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{audited, base64, json};
+use super::{audited, base64, json, require_member};
 use crate::auth::Caller;
 use crate::config::MAILBOX_PAGE;
 use crate::error::ApiError;
@@ -31,19 +31,6 @@ pub(crate) async fn conversations(
 pub(crate) struct Post {
     recipient_device: String,
     body: String,
-}
-
-async fn require_member(
-    state: &Arc<AppState>,
-    conversation: &str,
-    user: &str,
-) -> Result<(), ApiError> {
-    let (c, u) = (conversation.to_string(), user.to_string());
-    if state.db(move |s| s.is_member(&c, &u)).await? {
-        Ok(())
-    } else {
-        Err(ApiError::FORBIDDEN)
-    }
 }
 
 /// `POST /api/conversations/{id}/envelopes`: queue a ciphertext for one

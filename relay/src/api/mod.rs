@@ -75,6 +75,40 @@ pub(crate) fn base64(text: &str) -> Result<Vec<u8>, ApiError> {
     STANDARD.decode(text).map_err(|_| ApiError::BAD_REQUEST)
 }
 
+/// 403 unless `user` is a member of `conversation`.
+pub(crate) async fn require_member(
+    state: &Arc<AppState>,
+    conversation: &str,
+    user: &str,
+) -> Result<(), ApiError> {
+    let (c, u) = (conversation.to_string(), user.to_string());
+    if state.db(move |s| s.is_member(&c, &u)).await? {
+        Ok(())
+    } else {
+        Err(ApiError::FORBIDDEN)
+    }
+}
+
+/// Whether `me` shares a conversation with `other` (or is `other`).
+pub(crate) async fn shares_conversation(
+    state: &Arc<AppState>,
+    me: &str,
+    other: &str,
+) -> Result<bool, ApiError> {
+    if me == other {
+        return Ok(true);
+    }
+    let (me, other) = (me.to_string(), other.to_string());
+    state
+        .db(move |s| {
+            let mine = s.conversations_of(&me)?;
+            Ok(mine
+                .iter()
+                .any(|c| c.members.iter().any(|m| m.user_id == other)))
+        })
+        .await
+}
+
 /// Audits the outcome of a handler body and returns it.
 pub(crate) async fn audited<T>(
     state: &Arc<AppState>,

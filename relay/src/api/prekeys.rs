@@ -15,7 +15,7 @@ use careseal::prekey::OneTimePreKey;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{audited, base64, json};
+use super::{audited, base64, json, shares_conversation};
 use crate::auth::Caller;
 use crate::config::MAX_STORED_ONE_TIME_PREKEYS;
 use crate::error::ApiError;
@@ -75,17 +75,7 @@ pub(crate) async fn fetch(
             .db(move |s| s.device_owner(&lookup))
             .await?
             .ok_or(ApiError::NOT_FOUND)?;
-        let me = caller.device.user_id.clone();
-        let allowed = owner == me
-            || state
-                .db(move |s| {
-                    let mine = s.conversations_of(&me)?;
-                    Ok(mine
-                        .iter()
-                        .any(|c| c.members.iter().any(|m| m.user_id == owner)))
-                })
-                .await?;
-        if !allowed {
+        if !shares_conversation(&state, &caller.device.user_id, &owner).await? {
             return Err(ApiError::FORBIDDEN);
         }
         let id = device_id.clone();
