@@ -1,7 +1,7 @@
 // One device of the portal: its CareSeal account and sessions, the relay
 // client, and the decrypted history — all persisted encrypted in the vault,
 // all dropped from memory by lock().
-import { Account, Session, sessionIdOf } from '/pkg/index.js';
+import { Account, PublicIdentity, Session, sessionIdOf } from '/pkg/index.js';
 import { Relay, b64 } from './relay.js';
 
 const PREKEYS_LOW = 10;
@@ -98,7 +98,11 @@ export class Device {
     let entry = this.#sessions.findLast((s) => s.peerDevice === peerDevice);
     if (!entry) {
       const bundle = await this.relay.fetchBundle(peerDevice);
-      const session = Session.initiate(this.#account, bundle);
+      // A contact verified earlier pins its identity: a bundle for any other
+      // key (a relay swapping keys) is refused with identity_mismatch.
+      const verified = this.#state.verified[peerDevice];
+      const expected = verified ? PublicIdentity.fromText(verified) : undefined;
+      const session = Session.initiate(this.#account, bundle, expected);
       entry = { sid: session.sessionId, peerDevice, session };
       this.#sessions.push(entry);
     }
