@@ -5,7 +5,7 @@
 #
 # Installs: the wasm32 Rust target, rustfmt and clippy; wasm-pack; the
 # wasm-bindgen CLI at exactly the version in Cargo.lock; Debian's chromium,
-# chromium-driver and age; the project's npm dev dependencies (npm ci).
+# chromium-driver and age; PyNaCl; the project's npm dev dependencies (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -54,6 +54,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# PyNaCl for the independent Python implementation of the sealed-message
+# spec (tests/interop), which checks docs/PROTOCOL.md against the code.
+if ! python3 -c 'import nacl.bindings' >/dev/null 2>&1; then
+  say "pip install pynacl"
+  python3 -m pip install --quiet --disable-pip-version-check pynacl==1.6.2
 fi
 
 # JavaScript dev dependencies (playwright-core drives Debian's Chromium; it

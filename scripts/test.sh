@@ -25,6 +25,9 @@ cargo test --workspace --locked
 # The relay load test prints throughput and latency percentiles.
 cargo test --locked -p careseal-relay --test load -- --ignored --nocapture
 
+step "an independent Python implementation of PROTOCOL.md §1-3 against its vectors"
+python3 -m unittest discover -s tests/interop -v
+
 step "wasm tests in Node"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 cargo test --locked --target wasm32-unknown-unknown --test web
