@@ -69,7 +69,10 @@ async fn concurrent_devices_lose_no_acknowledged_envelope() {
     // Spawn every sender now (the iterator is lazy).
     let senders: Vec<_> = senders.collect();
 
+    // Set once every sender has finished; the receiver then drains the rest.
+    let senders_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let receiver = {
+        let done = std::sync::Arc::clone(&senders_done);
         let (c, url, ack, token) = (
             c.clone(),
             format!("{}/api/mailbox", relay.url),
@@ -79,8 +82,10 @@ async fn concurrent_devices_lose_no_acknowledged_envelope() {
         tokio::spawn(async move {
             let mut received = Vec::new();
             let mut latencies = Vec::new();
-            let mut idle_rounds = 0;
             loop {
+                // Read the flag before fetching: an empty mailbox after every
+                // sender finished means nothing is left.
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
                 let start = Instant::now();
                 let (status, mail) = call(&c, Method::GET, url.clone(), Some(&token), None).await;
                 latencies.push(start.elapsed());
@@ -95,16 +100,12 @@ async fn concurrent_devices_lose_no_acknowledged_envelope() {
                     .map(|e| e["id"].as_i64().unwrap())
                     .collect();
                 if ids.is_empty() {
-                    if Instant::now() > deadline {
-                        idle_rounds += 1;
-                        if idle_rounds > 3 {
-                            break;
-                        }
+                    if finished {
+                        break;
                     }
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
-                idle_rounds = 0;
                 let (status, _) = call(
                     &c,
                     Method::POST,
@@ -130,6 +131,7 @@ async fn concurrent_devices_lose_no_acknowledged_envelope() {
         latencies.extend(lat);
         limited += rate_limited;
     }
+    senders_done.store(true, std::sync::atomic::Ordering::SeqCst);
     let (received, fetch_latencies) = receiver.await.unwrap();
 
     latencies.sort_unstable();
