@@ -19,24 +19,20 @@ async fn onboarding_through_invitations() {
     let c = client();
     let doctor = clinician(&c, &relay, "Dr. Okafor").await;
     let pat = patient(&c, &relay, &doctor, "Jamie").await;
-    let (status, me) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/me", relay.url),
-        Some(&pat.token),
-        None,
-    )
-    .await;
+    let (status, me) = relay
+        .call(&c, Method::GET, "/api/me", Some(&pat.token), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["role"], "patient");
-    let (_, list) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/conversations", relay.url),
-        Some(&pat.token),
-        None,
-    )
-    .await;
+    let (_, list) = relay
+        .call(
+            &c,
+            Method::GET,
+            "/api/conversations",
+            Some(&pat.token),
+            None,
+        )
+        .await;
     let members: Vec<&str> = list["conversations"][0]["members"]
         .as_array()
         .unwrap()
@@ -67,25 +63,27 @@ async fn onboarding_through_invitations() {
         (status, v["error"].as_str()),
         (StatusCode::NOT_FOUND, Some("invitation_unknown"))
     );
-    let (_, list) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/conversations", relay.url),
-        Some(&doctor.token),
-        None,
-    )
-    .await;
+    let (_, list) = relay
+        .call(
+            &c,
+            Method::GET,
+            "/api/conversations",
+            Some(&doctor.token),
+            None,
+        )
+        .await;
     assert_eq!(list["conversations"].as_array().unwrap().len(), 2);
 
     // Patients cannot invite.
-    let (status, _) = call(
-        &c,
-        Method::POST,
-        format!("{}/api/invitations", relay.url),
-        Some(&pat.token),
-        Some(json!({})),
-    )
-    .await;
+    let (status, _) = relay
+        .call(
+            &c,
+            Method::POST,
+            "/api/invitations",
+            Some(&pat.token),
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     relay.stop().await;
 }
@@ -101,23 +99,13 @@ async fn access_control_and_bounds_store_nothing_on_failure() {
     let post = |conv: &str| format!("{}/api/conversations/{conv}/envelopes", relay.url);
 
     // 401: missing or wrong token.
-    let (status, _) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/mailbox", relay.url),
-        None,
-        None,
-    )
-    .await;
+    let (status, _) = relay
+        .call(&c, Method::GET, "/api/mailbox", None, None)
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/mailbox", relay.url),
-        Some("wrong"),
-        None,
-    )
-    .await;
+    let (status, _) = relay
+        .call(&c, Method::GET, "/api/mailbox", Some("wrong"), None)
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // 403: Bob posts into Alice's conversation, fetches her blob, reads its store.
@@ -146,32 +134,35 @@ async fn access_control_and_bounds_store_nothing_on_failure() {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, _) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/blobs/{blob_id}", relay.url),
-        Some(&bob.token),
-        None,
-    )
-    .await;
+    let (status, _) = relay
+        .call(
+            &c,
+            Method::GET,
+            format!("/api/blobs/{blob_id}"),
+            Some(&bob.token),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/conversations/{alice_conv}/stored", relay.url),
-        Some(&bob.token),
-        None,
-    )
-    .await;
+    let (status, _) = relay
+        .call(
+            &c,
+            Method::GET,
+            format!("/api/conversations/{alice_conv}/stored"),
+            Some(&bob.token),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/devices/{}/bundle", relay.url, alice.device_id),
-        Some(&bob.token),
-        None,
-    )
-    .await;
+    let (status, _) = relay
+        .call(
+            &c,
+            Method::GET,
+            format!("/api/devices/{}/bundle", alice.device_id),
+            Some(&bob.token),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // 400: malformed JSON, base64, envelope, recipient outside the conversation, blob not age.
@@ -216,14 +207,9 @@ async fn access_control_and_bounds_store_nothing_on_failure() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 
     // None of the failures stored an envelope for the clinician.
-    let (_, mail) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/mailbox", relay.url),
-        Some(&doctor.token),
-        None,
-    )
-    .await;
+    let (_, mail) = relay
+        .call(&c, Method::GET, "/api/mailbox", Some(&doctor.token), None)
+        .await;
     assert_eq!(mail["envelopes"].as_array().unwrap().len(), 0);
 
     // Acknowledging someone else's envelope removes nothing.
@@ -237,32 +223,23 @@ async fn access_control_and_bounds_store_nothing_on_failure() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, mail) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/mailbox", relay.url),
-        Some(&doctor.token),
-        None,
-    )
-    .await;
+    let (_, mail) = relay
+        .call(&c, Method::GET, "/api/mailbox", Some(&doctor.token), None)
+        .await;
     let id = mail["envelopes"][0]["id"].as_i64().unwrap();
-    let (_, acked) = call(
-        &c,
-        Method::POST,
-        format!("{}/api/mailbox/ack", relay.url),
-        Some(&bob.token),
-        Some(json!({ "ids": [id] })),
-    )
-    .await;
+    let (_, acked) = relay
+        .call(
+            &c,
+            Method::POST,
+            "/api/mailbox/ack",
+            Some(&bob.token),
+            Some(json!({ "ids": [id] })),
+        )
+        .await;
     assert_eq!(acked["acknowledged"], 0);
-    let (_, mail) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/mailbox", relay.url),
-        Some(&doctor.token),
-        None,
-    )
-    .await;
+    let (_, mail) = relay
+        .call(&c, Method::GET, "/api/mailbox", Some(&doctor.token), None)
+        .await;
     assert_eq!(mail["envelopes"].as_array().unwrap().len(), 1);
     relay.stop().await;
 }
@@ -287,14 +264,15 @@ async fn oversized_blob_is_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let (_, stored) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/conversations/{conv}/stored", relay.url),
-        Some(&pat.token),
-        None,
-    )
-    .await;
+    let (_, stored) = relay
+        .call(
+            &c,
+            Method::GET,
+            format!("/api/conversations/{conv}/stored"),
+            Some(&pat.token),
+            None,
+        )
+        .await;
     assert_eq!(stored["blobs"].as_array().unwrap().len(), 0);
     relay.stop().await;
 }
@@ -306,41 +284,39 @@ async fn revoked_device_is_refused_and_its_prekeys_withdrawn() {
     let doctor = clinician(&c, &relay, "Dr. C").await;
     let pat = patient(&c, &relay, &doctor, "Lost Phone").await;
     publish(&c, &relay, &pat, &Account::new().unwrap()).await;
-    let (status, _) = call(
-        &c,
-        Method::POST,
-        format!("{}/api/devices/{}/revoke", relay.url, pat.device_id),
-        Some(&pat.token),
-        None,
-    )
-    .await;
+    let (status, _) = relay
+        .call(
+            &c,
+            Method::POST,
+            format!("/api/devices/{}/revoke", pat.device_id),
+            Some(&pat.token),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "patients cannot revoke");
-    let (status, _) = call(
-        &c,
-        Method::POST,
-        format!("{}/api/devices/{}/revoke", relay.url, pat.device_id),
-        Some(&doctor.token),
-        None,
-    )
-    .await;
+    let (status, _) = relay
+        .call(
+            &c,
+            Method::POST,
+            format!("/api/devices/{}/revoke", pat.device_id),
+            Some(&doctor.token),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/me", relay.url),
-        Some(&pat.token),
-        None,
-    )
-    .await;
+    let (status, _) = relay
+        .call(&c, Method::GET, "/api/me", Some(&pat.token), None)
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/devices/{}/bundle", relay.url, pat.device_id),
-        Some(&doctor.token),
-        None,
-    )
-    .await;
+    let (status, _) = relay
+        .call(
+            &c,
+            Method::GET,
+            format!("/api/devices/{}/bundle", pat.device_id),
+            Some(&doctor.token),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     relay.stop().await;
 }
@@ -356,27 +332,23 @@ async fn queued_messages_survive_a_restart() {
     let mut sent = Vec::new();
     for i in 0..5 {
         let body = envelope(&format!("queued {i}"));
-        let (status, _) = call(
-            &c,
-            Method::POST,
-            format!("{}/api/conversations/{conv}/envelopes", relay.url),
-            Some(&pat.token),
-            Some(json!({ "recipientDevice": doctor.device_id, "body": body })),
-        )
-        .await;
+        let (status, _) = relay
+            .call(
+                &c,
+                Method::POST,
+                format!("/api/conversations/{conv}/envelopes"),
+                Some(&pat.token),
+                Some(json!({ "recipientDevice": doctor.device_id, "body": body })),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK);
         sent.push(body);
     }
     relay.stop().await;
     let relay = Relay::start(db).await;
-    let (_, mail) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/mailbox", relay.url),
-        Some(&doctor.token),
-        None,
-    )
-    .await;
+    let (_, mail) = relay
+        .call(&c, Method::GET, "/api/mailbox", Some(&doctor.token), None)
+        .await;
     let bodies: Vec<String> = mail["envelopes"]
         .as_array()
         .unwrap()
@@ -426,14 +398,15 @@ async fn forged_bundle_is_refused() {
     let doctor = clinician(&c, &relay, "Dr. F").await;
     let mut bytes = Account::new().unwrap().prekey_bundle().to_bytes();
     bytes[120] ^= 1;
-    let (status, _) = call(
-        &c,
-        Method::PUT,
-        format!("{}/api/prekeys", relay.url),
-        Some(&doctor.token),
-        Some(json!({ "bundle": STANDARD.encode(bytes) })),
-    )
-    .await;
+    let (status, _) = relay
+        .call(
+            &c,
+            Method::PUT,
+            "/api/prekeys",
+            Some(&doctor.token),
+            Some(json!({ "bundle": STANDARD.encode(bytes) })),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     relay.stop().await;
 }
@@ -463,40 +436,37 @@ async fn a_conversation_relayed_end_to_end() {
     let ready = socket.next().await.unwrap().unwrap();
     assert_eq!(ready.to_text().unwrap(), "{\"type\":\"ready\"}");
 
-    let (_, v) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/devices/{}/bundle", relay.url, doctor.device_id),
-        Some(&pat.token),
-        None,
-    )
-    .await;
+    let (_, v) = relay
+        .call(
+            &c,
+            Method::GET,
+            format!("/api/devices/{}/bundle", doctor.device_id),
+            Some(&pat.token),
+            None,
+        )
+        .await;
     let bundle =
         PreKeyBundle::from_bytes(&STANDARD.decode(v["bundle"].as_str().unwrap()).unwrap()).unwrap();
     let mut session = Session::initiate(patient_account.identity(), &bundle, None).unwrap();
     let first = session
         .encrypt(b"Marker-relay-1: chest pain since Tuesday")
         .unwrap();
-    let (status, _) = call(
-        &c,
-        Method::POST,
-        format!("{}/api/conversations/{conv}/envelopes", relay.url),
-        Some(&pat.token),
-        Some(json!({ "recipientDevice": doctor.device_id, "body": STANDARD.encode(&first) })),
-    )
-    .await;
+    let (status, _) = relay
+        .call(
+            &c,
+            Method::POST,
+            format!("/api/conversations/{conv}/envelopes"),
+            Some(&pat.token),
+            Some(json!({ "recipientDevice": doctor.device_id, "body": STANDARD.encode(&first) })),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let note = socket.next().await.unwrap().unwrap();
     assert_eq!(note.to_text().unwrap(), "{\"type\":\"mail\"}");
 
-    let (_, mail) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/mailbox", relay.url),
-        Some(&doctor.token),
-        None,
-    )
-    .await;
+    let (_, mail) = relay
+        .call(&c, Method::GET, "/api/mailbox", Some(&doctor.token), None)
+        .await;
     let item = &mail["envelopes"][0];
     let accepted = doctor_account
         .accept_session(&STANDARD.decode(item["body"].as_str().unwrap()).unwrap())
@@ -505,23 +475,19 @@ async fn a_conversation_relayed_end_to_end() {
         accepted.plaintext,
         b"Marker-relay-1: chest pain since Tuesday"
     );
-    let (_, acked) = call(
-        &c,
-        Method::POST,
-        format!("{}/api/mailbox/ack", relay.url),
-        Some(&doctor.token),
-        Some(json!({ "ids": [item["id"]] })),
-    )
-    .await;
+    let (_, acked) = relay
+        .call(
+            &c,
+            Method::POST,
+            "/api/mailbox/ack",
+            Some(&doctor.token),
+            Some(json!({ "ids": [item["id"]] })),
+        )
+        .await;
     assert_eq!(acked["acknowledged"], 1);
-    let (_, mail) = call(
-        &c,
-        Method::GET,
-        format!("{}/api/mailbox", relay.url),
-        Some(&doctor.token),
-        None,
-    )
-    .await;
+    let (_, mail) = relay
+        .call(&c, Method::GET, "/api/mailbox", Some(&doctor.token), None)
+        .await;
     assert!(mail["envelopes"].as_array().unwrap().is_empty());
     relay.stop().await;
 
@@ -538,14 +504,9 @@ async fn audit_chain_verifies_and_detects_an_edited_row() {
     let doctor = clinician(&c, &relay, "Dr. H").await;
     let _pat = patient(&c, &relay, &doctor, "P").await;
     for _ in 0..5 {
-        call(
-            &c,
-            Method::GET,
-            format!("{}/api/mailbox", relay.url),
-            Some("bad-token"),
-            None,
-        )
-        .await;
+        relay
+            .call(&c, Method::GET, "/api/mailbox", Some("bad-token"), None)
+            .await;
     }
     relay.stop().await;
 
@@ -605,14 +566,9 @@ async fn rate_limit_answers_429() {
     let mut limited = 0;
     // Far more than the burst plus what refills even on a slow machine.
     for _ in 0..600 {
-        let (status, _) = call(
-            &c,
-            Method::GET,
-            format!("{}/api/me", relay.url),
-            Some(&doctor.token),
-            None,
-        )
-        .await;
+        let (status, _) = relay
+            .call(&c, Method::GET, "/api/me", Some(&doctor.token), None)
+            .await;
         if status == StatusCode::TOO_MANY_REQUESTS {
             limited += 1;
         }
@@ -655,14 +611,15 @@ async fn pages_are_served_with_a_strict_csp() {
 
 async fn publish(c: &reqwest::Client, relay: &Relay, who: &Device, account: &Account) {
     let bundle = STANDARD.encode(account.prekey_bundle().to_bytes());
-    let (status, _) = call(
-        c,
-        Method::PUT,
-        format!("{}/api/prekeys", relay.url),
-        Some(&who.token),
-        Some(json!({ "bundle": bundle })),
-    )
-    .await;
+    let (status, _) = relay
+        .call(
+            c,
+            Method::PUT,
+            "/api/prekeys",
+            Some(&who.token),
+            Some(json!({ "bundle": bundle })),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
 }
 

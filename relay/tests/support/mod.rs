@@ -64,6 +64,25 @@ impl Relay {
         }
     }
 
+    /// Calls the API at `path` (e.g. `/api/me`) on this relay.
+    pub async fn call(
+        &self,
+        c: &Client,
+        method: reqwest::Method,
+        path: impl AsRef<str>,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        call(
+            c,
+            method,
+            format!("{}{}", self.url, path.as_ref()),
+            token,
+            body,
+        )
+        .await
+    }
+
     /// Graceful shutdown; waits until the server has stopped.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -113,14 +132,15 @@ pub async fn register(
     invitation: &str,
     name: &str,
 ) -> (StatusCode, Value) {
-    call(
-        c,
-        reqwest::Method::POST,
-        format!("{}/api/register", relay.url),
-        None,
-        Some(json!({ "invitation": invitation, "displayName": name })),
-    )
-    .await
+    relay
+        .call(
+            c,
+            reqwest::Method::POST,
+            "/api/register",
+            None,
+            Some(json!({ "invitation": invitation, "displayName": name })),
+        )
+        .await
 }
 
 fn device(v: &Value) -> Device {
@@ -132,14 +152,15 @@ fn device(v: &Value) -> Device {
 }
 
 pub async fn clinician(c: &Client, relay: &Relay, name: &str) -> Device {
-    let (_, inv) = call(
-        c,
-        reqwest::Method::POST,
-        format!("{}/api/demo/clinician-invitation", relay.url),
-        None,
-        None,
-    )
-    .await;
+    let (_, inv) = relay
+        .call(
+            c,
+            reqwest::Method::POST,
+            "/api/demo/clinician-invitation",
+            None,
+            None,
+        )
+        .await;
     let (status, v) = register(c, relay, inv["invitation"].as_str().unwrap(), name).await;
     assert_eq!(status, StatusCode::CREATED);
     device(&v)
@@ -150,14 +171,15 @@ pub async fn invite(c: &Client, relay: &Relay, clinician: &Device, ttl: Option<u
         Some(t) => json!({ "ttlSeconds": t }),
         None => json!({}),
     };
-    let (status, v) = call(
-        c,
-        reqwest::Method::POST,
-        format!("{}/api/invitations", relay.url),
-        Some(&clinician.token),
-        Some(body),
-    )
-    .await;
+    let (status, v) = relay
+        .call(
+            c,
+            reqwest::Method::POST,
+            "/api/invitations",
+            Some(&clinician.token),
+            Some(body),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     v["invitation"].as_str().unwrap().to_string()
 }
@@ -170,14 +192,15 @@ pub async fn patient(c: &Client, relay: &Relay, clinician: &Device, name: &str) 
 }
 
 pub async fn conversation_of(c: &Client, relay: &Relay, who: &Device) -> String {
-    let (_, v) = call(
-        c,
-        reqwest::Method::GET,
-        format!("{}/api/conversations", relay.url),
-        Some(&who.token),
-        None,
-    )
-    .await;
+    let (_, v) = relay
+        .call(
+            c,
+            reqwest::Method::GET,
+            "/api/conversations",
+            Some(&who.token),
+            None,
+        )
+        .await;
     v["conversations"][0]["id"].as_str().unwrap().to_string()
 }
 
