@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{audited, json, shares_conversation};
+use super::{audited, json, visible_device_owner};
 use crate::auth::Caller;
 use crate::config::MAX_DISPLAY_NAME;
 use crate::error::ApiError;
@@ -180,14 +180,7 @@ pub(crate) async fn revoke(
         if caller.device.role != Role::Clinician {
             return Err(ApiError::FORBIDDEN);
         }
-        let lookup = device_id.clone();
-        let owner = state
-            .db(move |s| s.device_owner(&lookup))
-            .await?
-            .ok_or(ApiError::NOT_FOUND)?;
-        if !shares_conversation(&state, &caller.device.user_id, &owner).await? {
-            return Err(ApiError::FORBIDDEN);
-        }
+        visible_device_owner(&state, &caller, &device_id).await?;
         let id = device_id.clone();
         state.db(move |s| s.revoke_device(&id, now_ms())).await?;
         Ok(())

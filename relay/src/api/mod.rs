@@ -109,6 +109,26 @@ pub(crate) async fn shares_conversation(
         .await
 }
 
+/// The owner of a non-revoked device, if the caller may act on it: 404 for
+/// an unknown or revoked device, 403 unless the caller shares a conversation
+/// with its owner (or is the owner).
+pub(crate) async fn visible_device_owner(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    device_id: &str,
+) -> Result<String, ApiError> {
+    let lookup = device_id.to_string();
+    let owner = state
+        .db(move |s| s.device_owner(&lookup))
+        .await?
+        .ok_or(ApiError::NOT_FOUND)?;
+    if shares_conversation(state, &caller.device.user_id, &owner).await? {
+        Ok(owner)
+    } else {
+        Err(ApiError::FORBIDDEN)
+    }
+}
+
 /// Audits the outcome of a handler body and returns it.
 pub(crate) async fn audited<T>(
     state: &Arc<AppState>,

@@ -15,7 +15,7 @@ use careseal::prekey::OneTimePreKey;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{audited, base64, json, shares_conversation};
+use super::{audited, base64, json, visible_device_owner};
 use crate::auth::Caller;
 use crate::config::MAX_STORED_ONE_TIME_PREKEYS;
 use crate::error::ApiError;
@@ -70,14 +70,7 @@ pub(crate) async fn fetch(
     Path(device_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let outcome = async {
-        let lookup = device_id.clone();
-        let owner = state
-            .db(move |s| s.device_owner(&lookup))
-            .await?
-            .ok_or(ApiError::NOT_FOUND)?;
-        if !shares_conversation(&state, &caller.device.user_id, &owner).await? {
-            return Err(ApiError::FORBIDDEN);
-        }
+        visible_device_owner(&state, &caller, &device_id).await?;
         let id = device_id.clone();
         let (base, one) = state
             .db(move |s| s.take_prekeys(&id))
