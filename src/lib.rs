@@ -44,6 +44,7 @@ mod secret;
 pub mod session;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod test_support;
+mod wire;
 
 #[cfg(feature = "bench")]
 pub mod bench;

@@ -7,6 +7,7 @@ use super::{OneTimePreKey, PreKeyBundle};
 use crate::agreement;
 use crate::error::{KeyError, PreKeyError};
 use crate::identity::{PUBLIC_IDENTITY_LEN, PublicIdentity};
+use crate::wire::u32_at;
 
 /// Version byte of prekey bundles.
 pub const PREKEY_BUNDLE_VERSION: u8 = 1;
@@ -88,12 +89,6 @@ pub(super) fn parse(bytes: &[u8]) -> Result<PreKeyBundle, PreKeyError> {
         signature,
         one_time_prekeys,
     ))
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    let mut out = [0u8; 4];
-    out.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_be_bytes(out)
 }
 
 /// A canonical, non-low-order X25519 public key.

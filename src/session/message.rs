@@ -8,6 +8,7 @@ use crate::aead::TAG_LEN;
 use crate::error::SessionError;
 use crate::identity::PUBLIC_IDENTITY_LEN;
 use crate::padding::{MIN_PADDED_LEN, padded_len};
+use crate::wire::u32_at;
 
 /// Version byte of session messages.
 pub const SESSION_MESSAGE_VERSION: u8 = 1;
@@ -182,12 +183,6 @@ fn parse_message(bytes: &[u8]) -> Result<ParsedMessage<'_>, SessionError> {
         header_bytes,
         ciphertext,
     })
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    let mut out = [0u8; 4];
-    out.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_be_bytes(out)
 }
 
 /// What anyone holding a session message (such as the relay) can read from
