@@ -3,12 +3,9 @@
 // and the Web Worker helper with progress events in headless Chromium.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { startStaticServer } from '../../scripts/lib/static-server.mjs';
-import { launchChromium, openPage } from '../support/browser.mjs';
 import { installPackage } from '../support/package.mjs';
 
 const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -101,21 +98,8 @@ console.log(JSON.stringify({ theirsOpensOurs, oursOpensTheirs }));
 });
 
 test('Chromium: a 5 MiB file through the Web Worker, with progress, byte-exact', async () => {
-  const page = join(pkg.dir, 'worker-page');
-  await mkdir(page);
-  await writeFile(
-    join(page, 'index.html'),
-    '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>worker</title><script type="module" src="./page.js"></script>',
-  );
-  await writeFile(
-    join(page, 'page.js'),
-    "import * as careseal from '../node_modules/careseal/index.js';\nwindow.careseal = careseal;\n",
-  );
-  const server = await startStaticServer({ mounts: { '/': pkg.dir } });
-  const browser = await launchChromium();
+  const { tab, problems, close } = await pkg.openPage('worker-page');
   try {
-    const { page: tab, problems } = await openPage(browser, `${server.url}worker-page/`);
-    await tab.waitForFunction(() => window.careseal);
     const result = await tab.evaluate(async () => {
       const { AttachmentWorker } = window.careseal;
       const size = 5 * 1024 * 1024;
@@ -155,7 +139,6 @@ test('Chromium: a 5 MiB file through the Web Worker, with progress, byte-exact',
     assert.equal(result.fileIsCiphertext, true);
     assert.deepEqual(problems, []);
   } finally {
-    await browser.close();
-    await server.close();
+    await close();
   }
 });

@@ -30,9 +30,6 @@ after(async () => {
   await installed?.remove();
 });
 
-function runNode(file) {
-  return execFileSync(process.execPath, [file], { cwd: scratch, encoding: 'utf8' });
-}
 
 test('the installed package contains every file package.json declares', async () => {
   const dir = join(scratch, 'node_modules', 'careseal');
@@ -44,10 +41,10 @@ test('the installed package contains every file package.json declares', async ()
 });
 
 test('Node ESM: seal, open, signed sender and error codes', async () => {
-  const script = join(scratch, 'node-check.mjs');
-  await writeFile(
-    script,
-    `
+  const out = JSON.parse(
+    await installed.runModule(
+      'node-check.mjs',
+      `
 import { Identity, PublicIdentity, seal, inspectEnvelope } from 'careseal';
 const clinic = Identity.generate();
 const patient = Identity.generate();
@@ -70,8 +67,8 @@ console.log(JSON.stringify({
   summaryLen: inspectEnvelope(envelope).totalLen === envelope.length,
 }));
 `,
+    ),
   );
-  const out = JSON.parse(runNode(script));
   assert.deepEqual(out, {
     text: 'refill request',
     anonymous: true,
@@ -91,9 +88,7 @@ test("the README's JavaScript examples run as written and print what the README 
   const examples = [...readme.matchAll(pattern)];
   assert.equal(examples.length, 2, 'README keeps two examples with their output');
   for (const [i, [, code, expected]] of examples.entries()) {
-    const file = join(scratch, `readme-example-${i}.mjs`);
-    await writeFile(file, code);
-    assert.equal(runNode(file), expected, `example ${i + 1}`);
+    assert.equal(await installed.runModule(`readme-example-${i}.mjs`, code), expected, `example ${i + 1}`);
   }
 });
 
@@ -127,21 +122,8 @@ export { text, max, codeOf, awaiting };
 });
 
 test('Chromium: a session carries on across page reloads from exported state', async () => {
-  const page = join(scratch, 'reload');
-  await mkdir(page);
-  await writeFile(
-    join(page, 'index.html'),
-    '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>reload</title><script type="module" src="./page.js"></script>',
-  );
-  await writeFile(
-    join(page, 'page.js'),
-    "import * as careseal from '../node_modules/careseal/index.js';\nwindow.careseal = careseal;\n",
-  );
-  const server = await startStaticServer({ mounts: { '/': scratch } });
-  const browser = await launchChromium();
+  const { tab, problems, close } = await installed.openPage('reload');
   try {
-    const { page: tab, problems } = await openPage(browser, `${server.url}reload/`);
-    await tab.waitForFunction(() => window.careseal);
     const before = await tab.evaluate(() => {
       const { Account, Session } = window.careseal;
       const b64 = (bytes) => btoa(String.fromCharCode(...bytes));
@@ -190,8 +172,7 @@ test('Chromium: a session carries on across page reloads from exported state', a
     });
     assert.deepEqual(problems, []);
   } finally {
-    await browser.close();
-    await server.close();
+    await close();
   }
 });
 
