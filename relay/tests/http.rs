@@ -606,6 +606,17 @@ async fn pages_are_served_with_a_strict_csp() {
     );
     assert!(!csp.contains("unsafe-inline") && !csp.contains(" 'unsafe-eval'"));
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    // The test and bench pages use a small Node server with the same policy.
+    let node_server = include_str!("../../scripts/lib/static-server.mjs");
+    let directives: Vec<&str> = node_server
+        .lines()
+        .map(str::trim)
+        .filter_map(|l| l.strip_prefix('"')?.strip_suffix("\","))
+        .collect();
+    assert_eq!(
+        directives.join("; "),
+        careseal_relay::web::CONTENT_SECURITY_POLICY
+    );
     relay.stop().await;
 }
 
