@@ -26,10 +26,23 @@ impl ApiError {
     pub const FORBIDDEN: Self = Self::new(StatusCode::FORBIDDEN, "forbidden");
     /// 404: no such thing (or not visible to the caller).
     pub const NOT_FOUND: Self = Self::new(StatusCode::NOT_FOUND, "not_found");
+    /// 405: the route exists, but not with this method.
+    pub const METHOD_NOT_ALLOWED: Self =
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    /// 408: a WebSocket client sent no token in time.
+    pub const AUTH_TIMEOUT: Self = Self::new(StatusCode::REQUEST_TIMEOUT, "auth_timeout");
+    /// 411: an upload without `Content-Length`.
+    pub const LENGTH_REQUIRED: Self = Self::new(StatusCode::LENGTH_REQUIRED, "length_required");
     /// 413: body too large.
     pub const TOO_LARGE: Self = Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+    /// 413: the upload would take the user over their storage quota.
+    pub const QUOTA_EXCEEDED: Self = Self::new(StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded");
+    /// 408: the request (or a pause in its body) took too long.
+    pub const REQUEST_TIMEOUT: Self = Self::new(StatusCode::REQUEST_TIMEOUT, "request_timeout");
     /// 429: rate limit.
     pub const RATE_LIMITED: Self = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    /// 503: no upload memory free in time; try again later.
+    pub const BUSY: Self = Self::new(StatusCode::SERVICE_UNAVAILABLE, "server_busy");
     /// 500: storage failure.
     pub const INTERNAL: Self = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal");
 

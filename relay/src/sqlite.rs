@@ -1,18 +1,22 @@
 //! The SQLite [`Store`]: one file, WAL journal, `synchronous = FULL`, so a
 //! write that returned is on disk before the client hears about it.
+//!
+//! One connection writes; a small pool of read-only connections reads beside
+//! it (WAL lets readers see the last commit while the writer writes), so a
+//! read queues neither behind a write nor behind another read. Every read
+//! statement is prepared once per connection and cached.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 
 use crate::audit;
+use crate::audit::keys::AuditKey;
 use crate::ids;
 use crate::store::{
-    AuditCheck, AuditRecord, BlobInfo, Conversation, DeviceAuth, Envelope, InvitationProblem,
-    Member, Registered, Role, Store, StoreError, StoreResult, TakenPrekeys,
+    AuditRecord, BlobInfo, Conversation, DeviceAuth, Envelope, InvitationProblem, Member, Page,
+    Registered, Role, Store, StoreError, StoreResult, StoredAuditRecord, TakenPrekeys,
 };
 
 const SCHEMA: &str = "
@@ -52,27 +56,285 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 ";
 
+/// Each audit record's MAC (`audit::record_mac`), added to logs created
+/// before audit keys; records written then have none and do not verify.
+const AUDIT_MAC_COLUMN: &str = "ALTER TABLE audit ADD COLUMN mac BLOB";
+
+/// Envelope ids given to clients are random (`public_id`: `ids::new_id("e")`
+/// from the relay, or 'e_' and 16 hex digits from the trigger — both the
+/// shape `ids::is_issued_id` accepts); the integer `id` only keeps each
+/// mailbox in arrival order and never leaves the database. The trigger
+/// gives an id to rows written by other tools.
+const ENVELOPE_PUBLIC_IDS: &str = "
+UPDATE envelopes SET public_id = 'e_' || lower(hex(randomblob(8))) WHERE public_id IS NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS envelopes_by_public_id ON envelopes (public_id);
+CREATE TRIGGER IF NOT EXISTS envelopes_public_id AFTER INSERT ON envelopes WHEN NEW.public_id IS NULL
+  BEGIN UPDATE envelopes SET public_id = 'e_' || lower(hex(randomblob(8))) WHERE id = NEW.id; END;
+";
+
+/// The per-user quota sums blob sizes by uploader.
+const BLOB_QUOTA_SCHEMA: &str = "
+CREATE INDEX IF NOT EXISTS blobs_by_uploader ON blobs (uploader);
+";
+
+/// Adds `envelopes.public_id` to databases created before it existed.
+fn add_envelope_public_ids(conn: &Connection) -> StoreResult<()> {
+    let present = conn
+        .prepare("SELECT 1 FROM pragma_table_info('envelopes') WHERE name = 'public_id'")?
+        .exists([])?;
+    if !present {
+        conn.execute("ALTER TABLE envelopes ADD COLUMN public_id TEXT", [])?;
+    }
+    conn.execute_batch(ENVELOPE_PUBLIC_IDS)?;
+    Ok(())
+}
+
+/// The indexes of the read paths, apart from the tables so that opening a
+/// database made before them adds them. Who is in which conversation is
+/// asked by user (membership checks, conversation lists), a user's live
+/// devices are listed oldest first (the index covers that query), and a
+/// conversation's envelopes and blobs are read by conversation.
+const INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS conversation_members_by_user ON conversation_members (user_id, conversation_id);
+CREATE INDEX IF NOT EXISTS devices_by_user ON devices (user_id, revoked_at, created_at, id);
+CREATE INDEX IF NOT EXISTS envelopes_by_conversation ON envelopes (conversation_id);
+CREATE INDEX IF NOT EXISTS envelopes_by_sender ON envelopes (sender_device);
+CREATE INDEX IF NOT EXISTS blobs_by_conversation ON blobs (conversation_id, created_at);
+";
+
+/// Whether users ?1 and ?2 share a conversation. One statement over the
+/// member indexes that walks the memberships of one user and looks the other
+/// up in each conversation, so it costs what the walked user's memberships
+/// cost. It walks ?1 unless ?1 has at least ?3 (`FEW_MEMBERSHIPS`), then ?2:
+/// a clinician with thousands of patients is never walked for a patient.
+/// (`CROSS JOIN` fixes SQLite's join order.)
+const SHARES_CONVERSATION: &str = "
+SELECT CASE
+  WHEN (SELECT count(*) FROM (SELECT 1 FROM conversation_members WHERE user_id = ?1 LIMIT ?3) first) < ?3
+  THEN EXISTS (SELECT 1 FROM conversation_members a CROSS JOIN conversation_members b
+               WHERE a.user_id = ?1 AND b.conversation_id = a.conversation_id AND b.user_id = ?2)
+  ELSE EXISTS (SELECT 1 FROM conversation_members b CROSS JOIN conversation_members a
+               WHERE b.user_id = ?2 AND a.conversation_id = b.conversation_id AND a.user_id = ?1)
+END";
+
+/// Below this many conversations a user's memberships are walked directly
+/// in [`SHARES_CONVERSATION`] (a patient has one or a few).
+const FEW_MEMBERSHIPS: i64 = 64;
+
+/// A user (?1) and their non-revoked devices, oldest first; one row per
+/// device, or one with a NULL device.
+const USER_WITH_DEVICES: &str = "
+SELECT u.role, u.display_name, d.id
+FROM users u LEFT JOIN devices d ON d.user_id = u.id AND d.revoked_at IS NULL
+WHERE u.id = ?1
+ORDER BY d.created_at, d.id";
+
+/// A page of user ?1's conversations (ids after ?2, at most ?3 of them, -1
+/// for all) with their other members and each one's non-revoked devices:
+/// one row per (conversation, member, device), ordered as listed, a member
+/// without devices with a NULL device and a conversation without other
+/// members with a NULL member. The user themselves is read once with
+/// [`USER_WITH_DEVICES`] rather than once per conversation: a clinician is
+/// in every conversation of their panel.
+const OTHERS_IN_CONVERSATIONS: &str = "
+SELECT mine.conversation_id, u.id, u.role, u.display_name, d.id
+FROM (SELECT conversation_id FROM conversation_members
+      WHERE user_id = ?1 AND conversation_id > ?2 ORDER BY conversation_id LIMIT ?3) mine
+LEFT JOIN conversation_members m ON m.conversation_id = mine.conversation_id AND m.user_id <> ?1
+LEFT JOIN users u ON u.id = m.user_id
+LEFT JOIN devices d ON d.user_id = u.id AND d.revoked_at IS NULL
+ORDER BY mine.conversation_id, u.role, u.id, d.created_at, d.id";
+
+/// Read-only connections beside the writer: enough that a slow read (a
+/// whole conversation list) does not hold up the others.
+const READERS: usize = 4;
+
+/// Prepared statements cached per connection: more than this file has.
+const STATEMENT_CACHE: usize = 64;
+
 /// A SQLite-backed store.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    writer: Mutex<Connection>,
+    readers: Readers,
+    /// The key every appended audit record is MACed with; `None` for a
+    /// store opened read-only, which appends nothing.
+    audit_key: Option<AuditKey>,
+    /// The last audit record (seq, hash) this store committed, or found
+    /// at open; every append checks that the database still ends there.
+    /// Locked only while `writer` is held.
+    tip: Mutex<Option<(i64, Vec<u8>)>>,
 }
 
 impl SqliteStore {
-    /// Opens (and if needed creates) the database file.
-    pub fn open(path: &Path) -> StoreResult<Self> {
-        let conn = Connection::open(path)?;
-        conn.execute_batch(SCHEMA)?;
+    /// Opens (and if needed creates or upgrades) the database file; every
+    /// audit record it appends is MACed with `audit_key`.
+    pub fn open(path: &Path, audit_key: AuditKey) -> StoreResult<Self> {
+        create_private(path)?;
+        let writer = Connection::open(path)?;
+        writer.execute_batch(SCHEMA)?;
+        let has_mac: bool = writer.query_row(
+            "SELECT count(*) FROM pragma_table_info('audit') WHERE name = 'mac'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_mac {
+            writer.execute_batch(AUDIT_MAC_COLUMN)?;
+        }
+        add_envelope_public_ids(&writer)?;
+        writer.execute_batch(BLOB_QUOTA_SCHEMA)?;
+        writer.execute_batch(INDEXES)?;
+        writer.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let tip = last_audit_record(&writer)?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            writer: Mutex::new(writer),
+            readers: Readers::open(path, READERS)?,
+            audit_key: Some(audit_key),
+            tip: Mutex::new(tip),
         })
     }
 
+    /// Opens an existing database file read-only, for verification: a
+    /// missing file is an error, and nothing is ever created or written.
+    pub fn open_read_only(path: &Path) -> StoreResult<Self> {
+        let writer = read_only(path)?;
+        Ok(Self {
+            writer: Mutex::new(writer),
+            readers: Readers::open(path, 1)?,
+            audit_key: None,
+            tip: Mutex::new(None),
+        })
+    }
+
+    /// Runs a write (and the audit check) on the single writing connection.
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
         let mut conn = self
-            .conn
+            .writer
             .lock()
             .map_err(|_| StoreError("database lock poisoned".into()))?;
         f(&mut conn)
+    }
+
+    /// Appends `audit` in `tx` and commits, if the database's last audit
+    /// record is still the last one this store wrote; otherwise the write is
+    /// refused (rolled back) and the mismatch is logged. Records removed,
+    /// replaced or added behind the relay's back are never chained over.
+    fn commit_audited(&self, tx: Transaction<'_>, audit: &AuditRecord) -> StoreResult<()> {
+        self.commit_audited_all(tx, std::slice::from_ref(audit))
+    }
+
+    /// Appends `records` in order to the log in `tx` and commits: all of
+    /// them or none.
+    fn commit_audited_all(&self, tx: Transaction<'_>, records: &[AuditRecord]) -> StoreResult<()> {
+        let key = self
+            .audit_key
+            .as_ref()
+            .ok_or_else(|| StoreError("opened without an audit key".into()))?;
+        let mut tip = self
+            .tip
+            .lock()
+            .map_err(|_| StoreError("audit tip lock poisoned".into()))?;
+        let mut last = last_audit_record(&tx)?;
+        check_tip(tip.as_ref(), last.as_ref())?;
+        for record in records {
+            last = Some(append_audit_in(&tx, key, last, record)?);
+        }
+        tx.commit()?;
+        if let Some(written) = last {
+            *tip = Some(written);
+        }
+        Ok(())
+    }
+
+    /// Runs a read on a read-only connection from the pool, waiting for one
+    /// if all are busy. It sees every write that has returned.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let lease = self.readers.take()?;
+        let conn = lease
+            .conn
+            .as_ref()
+            .ok_or_else(|| StoreError("a leased reader is missing".into()))?;
+        f(conn)
+    }
+}
+
+/// Creates the database file, if it does not exist, with mode 0600: SQLite
+/// gives its WAL and shared-memory files the database file's mode, so none
+/// of the three is readable by group or others. (An existing file keeps
+/// its mode.)
+fn create_private(path: &Path) -> StoreResult<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// The pool of read-only connections (callers already run on blocking
+/// threads, so a plain mutex and condition variable suffice).
+struct Readers {
+    idle: Mutex<Vec<Connection>>,
+    returned: Condvar,
+}
+
+/// A read-only connection to an existing database file, its statements
+/// cached.
+fn read_only(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+impl Readers {
+    /// `count` read-only connections to `path`.
+    fn open(path: &Path, count: usize) -> StoreResult<Self> {
+        let idle = (0..count)
+            .map(|_| read_only(path))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Self {
+            idle: Mutex::new(idle),
+            returned: Condvar::new(),
+        })
+    }
+
+    fn take(&self) -> StoreResult<Lease<'_>> {
+        let poisoned = |_| StoreError("reader pool lock poisoned".into());
+        let mut idle = self.idle.lock().map_err(poisoned)?;
+        loop {
+            if let Some(conn) = idle.pop() {
+                return Ok(Lease {
+                    readers: self,
+                    conn: Some(conn),
+                });
+            }
+            idle = self.returned.wait(idle).map_err(poisoned)?;
+        }
+    }
+}
+
+/// A reader on loan; it goes back to the pool when dropped (also if the
+/// read failed).
+struct Lease<'a> {
+    readers: &'a Readers,
+    /// Always `Some` until `drop` puts it back.
+    conn: Option<Connection>,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let (Some(conn), Ok(mut idle)) = (self.conn.take(), self.readers.idle.lock()) {
+            idle.push(conn);
+            self.readers.returned.notify_one();
+        }
     }
 }
 
@@ -87,12 +349,15 @@ impl Store for SqliteStore {
         role: Role,
         inviter: Option<&str>,
         expires_at: i64,
+        audit: &AuditRecord,
     ) -> StoreResult<()> {
         self.with(|c| {
-            c.execute(
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
                 "INSERT INTO invitations (code_hash, role, inviter, expires_at) VALUES (?1, ?2, ?3, ?4)",
                 params![code_hash, role.as_str(), inviter, expires_at],
             )?;
+            self.commit_audited(tx, audit)?;
             Ok(())
         })
     }
@@ -103,6 +368,7 @@ impl Store for SqliteStore {
         now: i64,
         display_name: &str,
         token_hash: &[u8],
+        audit: &AuditRecord,
     ) -> StoreResult<Result<Registered, InvitationProblem>> {
         self.with(|c| {
             let tx = c.transaction()?;
@@ -153,7 +419,11 @@ impl Store for SqliteStore {
                     )?;
                 }
             }
-            tx.commit()?;
+            let audit = AuditRecord {
+                target: Some(device_id.clone()),
+                ..audit.clone()
+            };
+            self.commit_audited(tx, &audit)?;
             Ok(Ok(Registered {
                 user_id,
                 device_id,
@@ -163,14 +433,15 @@ impl Store for SqliteStore {
     }
 
     fn device_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<(DeviceAuth, bool)>> {
-        self.with(|c| {
+        self.read(|c| {
             let row: Option<(String, String, String, Option<i64>)> = c
-                .query_row(
+                .prepare_cached(
                     "SELECT d.id, d.user_id, u.role, d.revoked_at FROM devices d JOIN users u ON u.id = d.user_id
                      WHERE d.token_hash = ?1",
-                    params![token_hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
+                )?
+                .query_row(params![token_hash], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
                 .optional()?;
             match row {
                 None => Ok(None),
@@ -186,7 +457,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn revoke_device(&self, device_id: &str, now: i64) -> StoreResult<bool> {
+    fn revoke_device(&self, device_id: &str, now: i64, audit: &AuditRecord) -> StoreResult<bool> {
         self.with(|c| {
             let tx = c.transaction()?;
             let updated = tx.execute(
@@ -201,18 +472,21 @@ impl Store for SqliteStore {
                 "DELETE FROM prekey_bundles WHERE device_id = ?1",
                 params![device_id],
             )?;
-            tx.commit()?;
+            tx.execute(
+                "DELETE FROM envelopes WHERE recipient_device = ?1",
+                params![device_id],
+            )?;
+            self.commit_audited(tx, audit)?;
             Ok(updated == 1)
         })
     }
 
     fn device_owner(&self, device_id: &str) -> StoreResult<Option<String>> {
-        self.with(|c| {
-            Ok(c.query_row(
+        self.read(|c| {
+            Ok(c.prepare_cached(
                 "SELECT user_id FROM devices WHERE id = ?1 AND revoked_at IS NULL",
-                params![device_id],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![device_id], |r| r.get(0))
             .optional()?)
         })
     }
@@ -222,6 +496,7 @@ impl Store for SqliteStore {
         device_id: &str,
         base_bundle: &[u8],
         one_time: &[(u32, [u8; 32])],
+        audit: &AuditRecord,
     ) -> StoreResult<()> {
         self.with(|c| {
             let tx = c.transaction()?;
@@ -240,12 +515,16 @@ impl Store for SqliteStore {
                     params![device_id, id, &key[..]],
                 )?;
             }
-            tx.commit()?;
+            self.commit_audited(tx, audit)?;
             Ok(())
         })
     }
 
-    fn take_prekeys(&self, device_id: &str) -> StoreResult<Option<TakenPrekeys>> {
+    fn take_prekeys(
+        &self,
+        device_id: &str,
+        audit: &AuditRecord,
+    ) -> StoreResult<Option<TakenPrekeys>> {
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let bundle: Option<Vec<u8>> = tx
@@ -267,7 +546,7 @@ impl Store for SqliteStore {
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            tx.commit()?;
+            self.commit_audited(tx, audit)?;
             let one = match one {
                 None => None,
                 Some((id, key)) => {
@@ -281,53 +560,84 @@ impl Store for SqliteStore {
         })
     }
 
-    fn conversations_of(&self, user_id: &str) -> StoreResult<Vec<Conversation>> {
-        self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT conversation_id FROM conversation_members WHERE user_id = ?1 ORDER BY conversation_id",
-            )?;
-            let ids: Vec<String> = stmt
-                .query_map(params![user_id], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let mut out = Vec::new();
-            for id in ids {
-                let mut members_stmt = c.prepare(
-                    "SELECT u.id, u.role, u.display_name FROM conversation_members m JOIN users u ON u.id = m.user_id
-                     WHERE m.conversation_id = ?1 ORDER BY u.role, u.id",
-                )?;
-                let members: Vec<(String, String, String)> = members_stmt
-                    .query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                    .collect::<Result<_, _>>()?;
-                let mut list = Vec::new();
-                for (member, role, display_name) in members {
-                    let mut devices_stmt = c.prepare(
-                        "SELECT id FROM devices WHERE user_id = ?1 AND revoked_at IS NULL ORDER BY created_at, id",
-                    )?;
-                    let devices: Vec<String> = devices_stmt
-                        .query_map(params![member], |r| r.get(0))?
-                        .collect::<Result<_, _>>()?;
-                    list.push(Member {
-                        user_id: member,
-                        role: role_of(role)?,
-                        display_name,
-                        devices,
+    fn conversations_of(&self, user_id: &str, page: &Page) -> StoreResult<Vec<Conversation>> {
+        let after = page.after.as_deref().unwrap_or("");
+        let limit = match page.limit {
+            Some(limit) => i64::try_from(limit).unwrap_or(i64::MAX),
+            None => -1,
+        };
+        self.read(|c| {
+            let mut me: Option<Member> = None;
+            let mut stmt = c.prepare_cached(USER_WITH_DEVICES)?;
+            let mut rows = stmt.query(params![user_id])?;
+            while let Some(row) = rows.next()? {
+                if me.is_none() {
+                    me = Some(Member {
+                        user_id: user_id.to_string(),
+                        role: role_of(row.get(0)?)?,
+                        display_name: row.get(1)?,
+                        devices: Vec::new(),
                     });
                 }
-                out.push(Conversation { id, members: list });
+                if let (Some(me), Some(device)) = (me.as_mut(), row.get(2)?) {
+                    me.devices.push(device);
+                }
+            }
+            let Some(me) = me else {
+                return Ok(Vec::new());
+            };
+
+            let mut out: Vec<Conversation> = Vec::new();
+            let mut stmt = c.prepare_cached(OTHERS_IN_CONVERSATIONS)?;
+            let mut rows = stmt.query(params![user_id, after, limit])?;
+            while let Some(row) = rows.next()? {
+                let conversation: String = row.get(0)?;
+                if out.last().is_none_or(|c| c.id != conversation) {
+                    out.push(Conversation {
+                        id: conversation,
+                        members: Vec::new(),
+                    });
+                }
+                let (Some(current), Some(member)) =
+                    (out.last_mut(), row.get::<_, Option<String>>(1)?)
+                else {
+                    continue;
+                };
+                if current.members.last().is_none_or(|m| m.user_id != member) {
+                    current.members.push(Member {
+                        user_id: member,
+                        role: role_of(row.get(2)?)?,
+                        display_name: row.get(3)?,
+                        devices: Vec::new(),
+                    });
+                }
+                if let (Some(member), Some(device)) = (current.members.last_mut(), row.get(4)?) {
+                    member.devices.push(device);
+                }
+            }
+            for conversation in &mut out {
+                let at = conversation
+                    .members
+                    .partition_point(|m| member_order(m) < member_order(&me));
+                conversation.members.insert(at, me.clone());
             }
             Ok(out)
         })
     }
 
     fn is_member(&self, conversation_id: &str, user_id: &str) -> StoreResult<bool> {
-        self.with(|c| {
-            Ok(c.query_row(
+        self.read(|c| {
+            Ok(c.prepare_cached(
                 "SELECT 1 FROM conversation_members WHERE conversation_id = ?1 AND user_id = ?2",
-                params![conversation_id, user_id],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+            )?
+            .exists(params![conversation_id, user_id])?)
+        })
+    }
+
+    fn shares_conversation(&self, user_a: &str, user_b: &str) -> StoreResult<bool> {
+        self.read(|c| {
+            Ok(c.prepare_cached(SHARES_CONVERSATION)?
+                .query_row(params![user_a, user_b, FEW_MEMBERSHIPS], |r| r.get(0))?)
         })
     }
 
@@ -338,21 +648,33 @@ impl Store for SqliteStore {
         recipient_device: &str,
         body: &[u8],
         now: i64,
-    ) -> StoreResult<i64> {
+        audit: &AuditRecord,
+    ) -> StoreResult<Option<String>> {
+        let id = ids::new_id("e")?;
         self.with(|c| {
-            c.execute(
-                "INSERT INTO envelopes (conversation_id, sender_device, recipient_device, body, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![conversation_id, sender_device, recipient_device, body, now],
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // The recipient is checked in the same transaction as the insert:
+            // a revocation committed after the handler looked the device up
+            // leaves nothing queued for it.
+            let inserted = tx.execute(
+                "INSERT INTO envelopes (conversation_id, sender_device, recipient_device, body, created_at, public_id)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                 WHERE EXISTS (SELECT 1 FROM devices d JOIN conversation_members m ON m.user_id = d.user_id
+                               WHERE d.id = ?3 AND d.revoked_at IS NULL AND m.conversation_id = ?1)",
+                params![conversation_id, sender_device, recipient_device, body, now, id],
             )?;
-            Ok(c.last_insert_rowid())
+            if inserted == 0 {
+                return Ok(None);
+            }
+            self.commit_audited(tx, audit)?;
+            Ok(Some(id))
         })
     }
 
     fn mailbox(&self, device_id: &str, limit: usize) -> StoreResult<Vec<Envelope>> {
-        self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, conversation_id, sender_device, recipient_device, body, created_at FROM envelopes
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT public_id, conversation_id, sender_device, recipient_device, body, created_at FROM envelopes
                  WHERE recipient_device = ?1 ORDER BY id LIMIT ?2",
             )?;
             let rows = stmt
@@ -362,17 +684,22 @@ impl Store for SqliteStore {
         })
     }
 
-    fn acknowledge(&self, device_id: &str, ids: &[i64]) -> StoreResult<usize> {
+    fn acknowledge(
+        &self,
+        device_id: &str,
+        ids: &[String],
+        audit: &AuditRecord,
+    ) -> StoreResult<usize> {
         self.with(|c| {
             let tx = c.transaction()?;
             let mut removed = 0;
             for id in ids {
                 removed += tx.execute(
-                    "DELETE FROM envelopes WHERE id = ?1 AND recipient_device = ?2",
+                    "DELETE FROM envelopes WHERE public_id = ?1 AND recipient_device = ?2",
                     params![id, device_id],
                 )?;
             }
-            tx.commit()?;
+            self.commit_audited(tx, audit)?;
             Ok(removed)
         })
     }
@@ -385,48 +712,61 @@ impl Store for SqliteStore {
         body: &[u8],
         sha256_hex: &str,
         now: i64,
+        audit: &AuditRecord,
     ) -> StoreResult<()> {
         self.with(|c| {
-            c.execute(
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
                 "INSERT INTO blobs (id, conversation_id, uploader, body, sha256, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![id, conversation_id, uploader, body, sha256_hex, now],
             )?;
+            self.commit_audited(tx, audit)?;
             Ok(())
         })
     }
 
-    fn get_blob(&self, id: &str) -> StoreResult<Option<(String, Vec<u8>)>> {
-        self.with(|c| {
-            Ok(c.query_row(
-                "SELECT conversation_id, body FROM blobs WHERE id = ?1",
-                params![id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+    fn blob_info(&self, id: &str) -> StoreResult<Option<(String, u64)>> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT conversation_id, length(body) FROM blobs WHERE id = ?1")?
+                    .query_row(params![id], |r| {
+                        Ok((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs()))
+                    })
+                    .optional()?,
             )
-            .optional()?)
+        })
+    }
+
+    fn get_blob(&self, id: &str) -> StoreResult<Option<(String, Vec<u8>)>> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT conversation_id, body FROM blobs WHERE id = ?1")?
+                    .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?,
+            )
         })
     }
 
     fn stored_in(&self, conversation_id: &str) -> StoreResult<(Vec<Envelope>, Vec<BlobInfo>)> {
-        self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, conversation_id, sender_device, recipient_device, body, created_at FROM envelopes
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT public_id, conversation_id, sender_device, recipient_device, body, created_at FROM envelopes
                  WHERE conversation_id = ?1 ORDER BY id DESC LIMIT 50",
             )?;
             let envelopes = stmt
                 .query_map(params![conversation_id], envelope_row)?
                 .collect::<Result<_, _>>()?;
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT id, length(body), sha256, substr(body, 1, 120) FROM blobs
                  WHERE conversation_id = ?1 ORDER BY created_at DESC LIMIT 50",
             )?;
             let blobs = stmt
                 .query_map(params![conversation_id], |r| {
-                    let head: Vec<u8> = r.get(3)?;
                     Ok(BlobInfo {
                         id: r.get(0)?,
-                        size: r.get(1)?,
+                        size: r.get::<_, i64>(1)?.unsigned_abs(),
                         sha256: r.get(2)?,
-                        head: STANDARD.encode(head),
+                        head: r.get(3)?,
                     })
                 })?
                 .collect::<Result<_, _>>()?;
@@ -434,82 +774,187 @@ impl Store for SqliteStore {
         })
     }
 
+    fn base_bundle(&self, device_id: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT bundle FROM prekey_bundles WHERE device_id = ?1")?
+                    .query_row(params![device_id], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+    }
+
+    fn one_time_prekey_count(&self, device_id: &str) -> StoreResult<u64> {
+        self.read(|c| {
+            let count: i64 = c
+                .prepare_cached("SELECT count(*) FROM one_time_prekeys WHERE device_id = ?1")?
+                .query_row(params![device_id], |r| r.get(0))?;
+            Ok(count.unsigned_abs())
+        })
+    }
+
+    fn stored_bytes_of_user(&self, user_id: &str) -> StoreResult<u64> {
+        self.read(|c| {
+            let bytes: i64 = c
+                .prepare_cached(
+                    "SELECT (SELECT coalesce(sum(length(body)), 0) FROM blobs
+                             WHERE uploader IN (SELECT id FROM devices WHERE user_id = ?1))
+                          + (SELECT coalesce(sum(length(body)), 0) FROM envelopes
+                             WHERE sender_device IN (SELECT id FROM devices WHERE user_id = ?1))",
+                )?
+                .query_row(params![user_id], |r| r.get(0))?;
+            Ok(bytes.unsigned_abs())
+        })
+    }
+
     fn append_audit(&self, record: &AuditRecord) -> StoreResult<()> {
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let last: Option<(i64, Vec<u8>)> = tx
-                .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()?;
-            let (seq, previous) = match last {
-                None => (1, audit::GENESIS.to_vec()),
-                Some((seq, hash)) => (seq + 1, hash),
-            };
-            let hash = audit::record_hash(&previous, seq, record);
-            tx.execute(
-                "INSERT INTO audit (seq, at, user_id, device_id, role, action, target, ip, outcome, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    seq,
-                    record.at,
-                    record.user_id,
-                    record.device_id,
-                    record.role,
-                    record.action,
-                    record.target,
-                    record.ip,
-                    record.outcome,
-                    &hash[..]
-                ],
-            )?;
-            tx.commit()?;
+            self.commit_audited(tx, record)?;
             Ok(())
         })
     }
 
-    fn verify_audit(&self) -> StoreResult<AuditCheck> {
+    fn append_audit_batch(&self, records: &[AuditRecord]) -> StoreResult<()> {
         self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT seq, at, user_id, device_id, role, action, target, ip, outcome, hash FROM audit ORDER BY seq",
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            self.commit_audited_all(tx, records)
+        })
+    }
+
+    fn audit_head(&self) -> StoreResult<Option<(i64, Vec<u8>)>> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+                    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?,
+            )
+        })
+    }
+
+    fn audit_tip(&self) -> StoreResult<Option<(i64, Vec<u8>)>> {
+        self.with(|c| {
+            let tip = self
+                .tip
+                .lock()
+                .map_err(|_| StoreError("audit tip lock poisoned".into()))?;
+            let last = last_audit_record(c)?;
+            check_tip(tip.as_ref(), last.as_ref())?;
+            Ok(last)
+        })
+    }
+
+    fn audit_page(&self, after: i64, limit: usize) -> StoreResult<Vec<StoredAuditRecord>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, at, user_id, device_id, role, action, target, ip, outcome, hash, mac
+                 FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
             )?;
-            let mut rows = stmt.query([])?;
-            let mut previous = audit::GENESIS.to_vec();
-            let mut expected_seq = 1;
-            let mut records = 0;
-            while let Some(row) = rows.next()? {
-                let seq: i64 = row.get(0)?;
-                let record = AuditRecord {
-                    at: row.get(1)?,
-                    user_id: row.get(2)?,
-                    device_id: row.get(3)?,
-                    role: row.get(4)?,
-                    action: row.get(5)?,
-                    target: row.get(6)?,
-                    ip: row.get(7)?,
-                    outcome: row.get(8)?,
-                };
-                let stored: Vec<u8> = row.get(9)?;
-                if seq != expected_seq || audit::record_hash(&previous, seq, &record)[..] != stored[..] {
-                    return Ok(AuditCheck::BrokenAt { seq: expected_seq.min(seq) });
-                }
-                previous = stored;
-                expected_seq += 1;
-                records += 1;
-            }
-            Ok(AuditCheck::Intact { records })
+            let rows = stmt
+                .query_map(params![after, limit as i64], |row| {
+                    Ok(StoredAuditRecord {
+                        seq: row.get(0)?,
+                        record: AuditRecord {
+                            at: row.get(1)?,
+                            user_id: row.get(2)?,
+                            device_id: row.get(3)?,
+                            role: row.get(4)?,
+                            action: row.get(5)?,
+                            target: row.get(6)?,
+                            ip: row.get(7)?,
+                            outcome: row.get(8)?,
+                        },
+                        hash: row.get(9)?,
+                        mac: row.get(10)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
         })
     }
 }
 
+/// The last audit record's (seq, hash), if any.
+fn last_audit_record(conn: &Connection) -> StoreResult<Option<(i64, Vec<u8>)>> {
+    Ok(conn
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// An error (logged at once, loudly) unless the database's last audit
+/// record `found` is the one this store last wrote, `expected`. Only
+/// sequence numbers are logged.
+fn check_tip(expected: Option<&(i64, Vec<u8>)>, found: Option<&(i64, Vec<u8>)>) -> StoreResult<()> {
+    if expected == found {
+        return Ok(());
+    }
+    let seq = |tip: Option<&(i64, Vec<u8>)>| tip.map_or(0, |(seq, _)| *seq);
+    let how = match (seq(expected), seq(found)) {
+        (e, f) if f < e => format!("records {}..={e} were removed", f + 1),
+        (e, f) if f > e => format!("records {}..={f} were added by someone else", e + 1),
+        (e, _) => format!("record {e} was replaced"),
+    };
+    let message = format!(
+        "the audit log changed behind the relay: it last wrote record {}, the database now \
+         ends at record {} ({how}); refusing to write or checkpoint; run verify-audit",
+        seq(expected),
+        seq(found)
+    );
+    eprintln!("careseal-relay: AUDIT LOG TAMPERED: {message}");
+    Err(StoreError(message))
+}
+
+/// Appends an audit record after `last` inside the caller's transaction:
+/// the next sequence number, the hash chained to `last`'s, and the MAC.
+/// Returns the new record's (seq, hash).
+fn append_audit_in(
+    tx: &Connection,
+    key: &AuditKey,
+    last: Option<(i64, Vec<u8>)>,
+    record: &AuditRecord,
+) -> StoreResult<(i64, Vec<u8>)> {
+    let (seq, previous) = match last {
+        None => (1, audit::GENESIS.to_vec()),
+        Some((seq, hash)) => (seq + 1, hash),
+    };
+    let hash = audit::record_hash(&previous, seq, record);
+    let mac = audit::record_mac(key, &hash);
+    tx.execute(
+        "INSERT INTO audit (seq, at, user_id, device_id, role, action, target, ip, outcome, hash, mac)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            seq,
+            record.at,
+            record.user_id,
+            record.device_id,
+            record.role,
+            record.action,
+            record.target,
+            record.ip,
+            record.outcome,
+            &hash[..],
+            &mac[..]
+        ],
+    )?;
+    Ok((seq, hash.to_vec()))
+}
+
+/// Members are listed by role, then id (as `OTHERS_IN_CONVERSATIONS` sorts).
+fn member_order(member: &Member) -> (&str, &str) {
+    (member.role.as_str(), &member.user_id)
+}
+
 fn envelope_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Envelope> {
-    let body: Vec<u8> = r.get(4)?;
     Ok(Envelope {
         id: r.get(0)?,
         conversation_id: r.get(1)?,
         sender_device: r.get(2)?,
         recipient_device: r.get(3)?,
-        body: STANDARD.encode(body),
+        body: r.get(4)?,
         created_at: r.get(5)?,
     })
 }
+
+#[cfg(test)]
+mod tests;

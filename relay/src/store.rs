@@ -1,12 +1,10 @@
 //! Storage behind one small interface. Handlers see only [`Store`]; the
 //! SQLite implementation is in `sqlite.rs`, and another backend (such as
-//! PostgreSQL) implements the same trait.
-
-use serde::Serialize;
+//! PostgreSQL) implements the same trait. Its types are domain types with
+//! raw bytes: how the API encodes them is `api::wire`'s business.
 
 /// A user's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// A patient.
     Patient,
@@ -56,8 +54,7 @@ pub enum InvitationProblem {
 }
 
 /// A registered user and device.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct Registered {
     /// The new user's id.
     pub user_id: String,
@@ -68,8 +65,7 @@ pub struct Registered {
 }
 
 /// A conversation member.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct Member {
     /// User id.
     pub user_id: String,
@@ -82,8 +78,7 @@ pub struct Member {
 }
 
 /// A conversation and its members.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct Conversation {
     /// Conversation id.
     pub id: String,
@@ -92,35 +87,34 @@ pub struct Conversation {
 }
 
 /// A queued envelope.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct Envelope {
-    /// Envelope id (for acknowledgement).
-    pub id: i64,
+    /// Envelope id (for acknowledgement): random, so it says nothing about
+    /// other traffic. Mailbox order comes from a separate internal column.
+    pub id: String,
     /// Conversation.
     pub conversation_id: String,
     /// Sending device.
     pub sender_device: String,
     /// Receiving device.
     pub recipient_device: String,
-    /// Ciphertext, base64.
-    pub body: String,
+    /// Ciphertext.
+    pub body: Vec<u8>,
     /// Unix milliseconds.
     pub created_at: i64,
 }
 
 /// Metadata of a stored blob.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct BlobInfo {
     /// Blob id.
     pub id: String,
     /// Size in bytes.
-    pub size: i64,
+    pub size: u64,
     /// SHA-256, hex.
     pub sha256: String,
-    /// The first bytes, base64 (what anyone with the disk sees).
-    pub head: String,
+    /// The first bytes (what anyone with the disk sees).
+    pub head: Vec<u8>,
 }
 
 /// One audit record as stored.
@@ -144,19 +138,36 @@ pub struct AuditRecord {
     pub outcome: String,
 }
 
-/// Result of verifying the audit chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuditCheck {
-    /// Every record's hash links to the previous one.
-    Intact {
-        /// Records checked.
-        records: u64,
-    },
-    /// The first record whose hash does not match.
-    BrokenAt {
-        /// Its sequence number.
-        seq: i64,
-    },
+/// An audit record with its place in the log, as read back for
+/// verification.
+#[derive(Debug, Clone)]
+pub struct StoredAuditRecord {
+    /// Sequence number (1, 2, …).
+    pub seq: i64,
+    /// The record.
+    pub record: AuditRecord,
+    /// Its chain hash, as stored.
+    pub hash: Vec<u8>,
+    /// Its MAC, as stored (none in logs written before audit keys).
+    pub mac: Option<Vec<u8>>,
+}
+
+/// Which part of a list to read: the items whose ids sort after `after`, at
+/// most `limit` of them (every one when `limit` is `None`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    /// Start after this id (the last id of the previous page).
+    pub after: Option<String>,
+    /// Most items to return.
+    pub limit: Option<usize>,
+}
+
+impl Page {
+    /// The whole list.
+    pub const ALL: Page = Page {
+        after: None,
+        limit: None,
+    };
 }
 
 /// A device's published prekeys as handed to one initiator: the bundle
@@ -177,6 +188,13 @@ impl<E: std::error::Error> From<E> for StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything the relay stores. Implementations must make each call atomic.
+///
+/// Every call that changes state takes the audit record of that change and
+/// appends it (see [`Store::append_audit`]) in the same transaction, so a
+/// change is never stored without its record, nor a record without its
+/// change. The record is appended only when the call succeeds in the sense
+/// its documentation gives (an invitation that cannot be redeemed, or a
+/// bundle that does not exist, stores neither).
 pub trait Store: Send + Sync {
     /// Stores an invitation (by the hash of its code).
     fn create_invitation(
@@ -185,23 +203,27 @@ pub trait Store: Send + Sync {
         role: Role,
         inviter: Option<&str>,
         expires_at: i64,
+        audit: &AuditRecord,
     ) -> StoreResult<()>;
 
     /// Redeems an invitation and registers a user and device in one step.
-    /// A patient invited by a clinician gets a conversation with them.
+    /// A patient invited by a clinician gets a conversation with them. The
+    /// audit record's target becomes the new device.
     fn redeem_invitation(
         &self,
         code_hash: &[u8],
         now: i64,
         display_name: &str,
         token_hash: &[u8],
+        audit: &AuditRecord,
     ) -> StoreResult<Result<Registered, InvitationProblem>>;
 
     /// The device a token belongs to (revoked devices included, flagged).
     fn device_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<(DeviceAuth, bool)>>;
 
-    /// Revokes a device and withdraws its prekeys. Returns whether it existed.
-    fn revoke_device(&self, device_id: &str, now: i64) -> StoreResult<bool>;
+    /// Revokes a device, withdraws its prekeys and deletes the envelopes
+    /// queued for it. Returns whether it existed.
+    fn revoke_device(&self, device_id: &str, now: i64, audit: &AuditRecord) -> StoreResult<bool>;
 
     /// The user a device belongs to, if the device is not revoked.
     fn device_owner(&self, device_id: &str) -> StoreResult<Option<String>>;
@@ -213,19 +235,35 @@ pub trait Store: Send + Sync {
         device_id: &str,
         base_bundle: &[u8],
         one_time: &[(u32, [u8; 32])],
+        audit: &AuditRecord,
     ) -> StoreResult<()>;
 
     /// The base bundle and at most one one-time prekey, which is deleted in
-    /// the same transaction (so it is handed out once).
-    fn take_prekeys(&self, device_id: &str) -> StoreResult<Option<TakenPrekeys>>;
+    /// the same transaction (so it is handed out once). Audited only if the
+    /// device has a bundle.
+    fn take_prekeys(
+        &self,
+        device_id: &str,
+        audit: &AuditRecord,
+    ) -> StoreResult<Option<TakenPrekeys>>;
 
-    /// Conversations a user is a member of.
-    fn conversations_of(&self, user_id: &str) -> StoreResult<Vec<Conversation>>;
+    /// Conversations a user is a member of, ordered by id, with their
+    /// members (ordered by role, then id) and each member's non-revoked
+    /// devices (oldest first). Set-based: the cost does not depend on how
+    /// many conversations the user has beyond the page read.
+    fn conversations_of(&self, user_id: &str, page: &Page) -> StoreResult<Vec<Conversation>>;
 
     /// Whether a user is a member of a conversation.
     fn is_member(&self, conversation_id: &str, user_id: &str) -> StoreResult<bool>;
 
-    /// Queues an envelope; returns its id.
+    /// Whether two users are members of one same conversation (one indexed
+    /// query, as cheap for a clinician with thousands of patients as for a
+    /// patient with one clinician).
+    fn shares_conversation(&self, user_a: &str, user_b: &str) -> StoreResult<bool>;
+
+    /// Queues an envelope; returns its (random) id, or `None` (nothing
+    /// stored) if the recipient device is revoked, unknown, or not a
+    /// member's, checked in the same transaction as the insert.
     fn post_envelope(
         &self,
         conversation_id: &str,
@@ -233,15 +271,22 @@ pub trait Store: Send + Sync {
         recipient_device: &str,
         body: &[u8],
         now: i64,
-    ) -> StoreResult<i64>;
+        audit: &AuditRecord,
+    ) -> StoreResult<Option<String>>;
 
     /// Queued envelopes of a device, oldest first.
     fn mailbox(&self, device_id: &str, limit: usize) -> StoreResult<Vec<Envelope>>;
 
     /// Deletes acknowledged envelopes of a device; returns how many.
-    fn acknowledge(&self, device_id: &str, ids: &[i64]) -> StoreResult<usize>;
+    fn acknowledge(
+        &self,
+        device_id: &str,
+        ids: &[String],
+        audit: &AuditRecord,
+    ) -> StoreResult<usize>;
 
     /// Stores a blob.
+    #[allow(clippy::too_many_arguments)] // the blob's fields, then its audit record
     fn put_blob(
         &self,
         id: &str,
@@ -250,7 +295,11 @@ pub trait Store: Send + Sync {
         body: &[u8],
         sha256_hex: &str,
         now: i64,
+        audit: &AuditRecord,
     ) -> StoreResult<()>;
+
+    /// A blob's conversation and size, without reading the blob.
+    fn blob_info(&self, id: &str) -> StoreResult<Option<(String, u64)>>;
 
     /// A blob and its conversation.
     fn get_blob(&self, id: &str) -> StoreResult<Option<(String, Vec<u8>)>>;
@@ -258,9 +307,36 @@ pub trait Store: Send + Sync {
     /// What the relay holds for a conversation: queued envelopes and blobs.
     fn stored_in(&self, conversation_id: &str) -> StoreResult<(Vec<Envelope>, Vec<BlobInfo>)>;
 
-    /// Appends an audit record, chaining its hash to the previous one.
+    /// A device's bundle without any one-time prekey, taking nothing.
+    fn base_bundle(&self, device_id: &str) -> StoreResult<Option<Vec<u8>>>;
+
+    /// How many one-time prekeys of a device are left to hand out.
+    fn one_time_prekey_count(&self, device_id: &str) -> StoreResult<u64>;
+
+    /// Total bytes a user's devices have stored on the relay, for the
+    /// quota: the blobs they uploaded and the envelopes they sent that are
+    /// still queued.
+    fn stored_bytes_of_user(&self, user_id: &str) -> StoreResult<u64>;
+
+    /// Appends an audit record on its own (for what changes nothing else):
+    /// its hash chained to the previous record's, and its MAC under the
+    /// audit key (`audit::record_hash`, `audit::record_mac`).
     fn append_audit(&self, record: &AuditRecord) -> StoreResult<()>;
 
-    /// Recomputes the audit chain.
-    fn verify_audit(&self) -> StoreResult<AuditCheck>;
+    /// Appends several records the relay built itself (the refusal
+    /// summaries of a window) in one transaction: all or none.
+    fn append_audit_batch(&self, records: &[AuditRecord]) -> StoreResult<()>;
+
+    /// The last audit record's sequence number and chain hash.
+    fn audit_head(&self) -> StoreResult<Option<(i64, Vec<u8>)>>;
+
+    /// The last audit record's sequence number and chain hash, read on the
+    /// writing side, after checking that it is the last record this store
+    /// wrote (or found when it was opened). An error if the log was cut,
+    /// replaced or extended behind the store's back: nothing may then be
+    /// appended or checkpointed.
+    fn audit_tip(&self) -> StoreResult<Option<(i64, Vec<u8>)>>;
+
+    /// Up to `limit` audit records after sequence number `after`, in order.
+    fn audit_page(&self, after: i64, limit: usize) -> StoreResult<Vec<StoredAuditRecord>>;
 }

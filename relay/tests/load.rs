@@ -56,7 +56,7 @@ async fn concurrent_devices_lose_no_acknowledged_envelope() {
                 .await;
                 latencies.push(start.elapsed());
                 if status == StatusCode::OK {
-                    accepted.push(v["id"].as_i64().unwrap());
+                    accepted.push(v["id"].as_str().unwrap().to_string());
                 } else {
                     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
                     limited += 1;
@@ -93,11 +93,11 @@ async fn concurrent_devices_lose_no_acknowledged_envelope() {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
                 }
-                let ids: Vec<i64> = mail["envelopes"]
+                let ids: Vec<String> = mail["envelopes"]
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|e| e["id"].as_i64().unwrap())
+                    .map(|e| e["id"].as_str().unwrap().to_string())
                     .collect();
                 if ids.is_empty() {
                     if finished {
@@ -111,7 +111,7 @@ async fn concurrent_devices_lose_no_acknowledged_envelope() {
                     Method::POST,
                     ack.clone(),
                     Some(&token),
-                    Some(json!({ "ids": ids })),
+                    Some(json!({ "ids": &ids })),
                 )
                 .await;
                 if status == StatusCode::OK {
@@ -149,13 +149,13 @@ async fn concurrent_devices_lose_no_acknowledged_envelope() {
         fetch_latencies.len(),
     );
     assert!(!accepted.is_empty());
-    let received_set: HashSet<i64> = received.iter().copied().collect();
+    let received_set: HashSet<&String> = received.iter().collect();
     assert_eq!(
         received_set.len(),
         received.len(),
         "an envelope was delivered twice"
     );
-    let accepted_set: HashSet<i64> = accepted.iter().copied().collect();
+    let accepted_set: HashSet<&String> = accepted.iter().collect();
     assert_eq!(
         received_set, accepted_set,
         "acknowledged envelopes were lost"

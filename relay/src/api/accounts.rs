@@ -6,18 +6,39 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{audited, json, visible_device_owner};
-use crate::auth::Caller;
-use crate::config::MAX_DISPLAY_NAME;
+use super::{PathId, audited, audited_change, change_record, json, visible_device_owner};
+use crate::audit::{self, coverage};
+use crate::auth::{Caller, refuse_failed};
 use crate::error::ApiError;
-use crate::ids;
+use crate::refusals::RefusalKind;
 use crate::state::{AppState, now_ms};
-use crate::store::{InvitationProblem, Role};
+use crate::store::{AuditRecord, InvitationProblem, Role};
+use crate::{ids, rate, text};
+
+/// 404: no invitation has this code (also for codes that cannot be one).
+const INVITATION_UNKNOWN: ApiError = ApiError::new(StatusCode::NOT_FOUND, "invitation_unknown");
+
+/// 429 once `ip` has used its share of requests to the unauthenticated
+/// endpoints (`--unauth-rate`), counted as a refusal rather than recorded by
+/// itself.
+pub(crate) async fn refuse_unauthenticated_flood(
+    state: &Arc<AppState>,
+    ip: std::net::IpAddr,
+) -> Result<(), ApiError> {
+    if state.unauthenticated.allow(&rate::address_key(ip)) {
+        return Ok(());
+    }
+    state
+        .refusals
+        .count(RefusalKind::UnauthenticatedFlood, ip, None);
+    coverage::recorded();
+    Err(ApiError::RATE_LIMITED)
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -33,28 +54,25 @@ pub(crate) async fn register(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let ip = addr.ip();
+    refuse_unauthenticated_flood(&state, ip).await?;
     let outcome = async {
         let request: Register = json(raw)?;
-        let name = request.display_name.trim().to_string();
-        if name.is_empty() || name.len() > MAX_DISPLAY_NAME || name.chars().any(char::is_control) {
-            return Err(ApiError::BAD_REQUEST);
-        }
-        if request.invitation.len() > 64 {
-            return Err(ApiError::NOT_FOUND);
+        let name = text::display_name(&request.display_name).ok_or(ApiError::BAD_REQUEST)?;
+        if !text::is_id(&request.invitation) {
+            return Err(INVITATION_UNKNOWN);
         }
         let token = ids::random_text(32)?;
         let (code_hash, token_hash) = (
             ids::secret_hash(&request.invitation),
             ids::secret_hash(&token),
         );
+        let record = audit::record(None, ip, "register", None, Ok(()));
         let redeemed = state
-            .db(move |s| s.redeem_invitation(&code_hash, now_ms(), &name, &token_hash))
+            .db(move |s| s.redeem_invitation(&code_hash, now_ms(), &name, &token_hash, &record))
             .await?;
         match redeemed {
             Ok(registered) => Ok((registered, token)),
-            Err(InvitationProblem::Unknown) => {
-                Err(ApiError::new(StatusCode::NOT_FOUND, "invitation_unknown"))
-            }
+            Err(InvitationProblem::Unknown) => Err(INVITATION_UNKNOWN),
             Err(InvitationProblem::Expired) => {
                 Err(ApiError::new(StatusCode::GONE, "invitation_expired"))
             }
@@ -62,23 +80,27 @@ pub(crate) async fn register(
         }
     }
     .await;
-    let target = outcome.as_ref().ok().map(|(r, _)| r.device_id.clone());
-    state
-        .audit(
-            None,
-            ip,
-            "register",
-            target,
-            outcome.as_ref().map(|_| ()).map_err(|e| *e),
-        )
-        .await?;
-    let (registered, token) = outcome?;
+    // A registration is audited with it, the new device as the target; a
+    // wrong, used or expired invitation is a failed authentication.
+    let (registered, token) = match outcome {
+        Ok(registered) => {
+            coverage::recorded();
+            registered
+        }
+        Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::GONE => {
+            return Err(refuse_failed(&state, None, ip, "register", None, e).await);
+        }
+        Err(e) => {
+            state.audit(None, ip, "register", None, Err(e)).await?;
+            return Err(e);
+        }
+    };
     Ok((
         StatusCode::CREATED,
         Json(json!({
             "userId": registered.user_id,
             "deviceId": registered.device_id,
-            "role": registered.role,
+            "role": registered.role.as_str(),
             "token": token,
         })),
     ))
@@ -93,10 +115,10 @@ pub(crate) async fn demo_clinician_invitation(
     if !state.config.demo {
         return Err(ApiError::NOT_FOUND);
     }
-    let (code, expires_at) = new_invitation(&state, Role::Clinician, None).await?;
-    state
-        .audit(None, addr.ip(), "demo_clinician_invitation", None, Ok(()))
-        .await?;
+    refuse_unauthenticated_flood(&state, addr.ip()).await?;
+    let record = audit::record(None, addr.ip(), "demo_clinician_invitation", None, Ok(()));
+    let (code, expires_at) = new_invitation(&state, Role::Clinician, None, record).await?;
+    coverage::recorded();
     Ok(Json(json!({ "invitation": code, "expiresAt": expires_at })))
 }
 
@@ -124,11 +146,13 @@ pub(crate) async fn create_invitation(
             Role::Patient,
             Some(caller.device.user_id.clone()),
             ttl,
+            change_record(&caller, "create_invitation", None),
         )
         .await
     }
     .await;
-    let (code, expires_at) = audited(&state, &caller, "create_invitation", None, outcome).await?;
+    let (code, expires_at) =
+        audited_change(&state, &caller, "create_invitation", None, outcome).await?;
     Ok(Json(json!({ "invitation": code, "expiresAt": expires_at })))
 }
 
@@ -136,8 +160,9 @@ async fn new_invitation(
     state: &Arc<AppState>,
     role: Role,
     inviter: Option<String>,
+    audit: AuditRecord,
 ) -> Result<(String, i64), ApiError> {
-    new_invitation_ttl(state, role, inviter, None).await
+    new_invitation_ttl(state, role, inviter, None, audit).await
 }
 
 async fn new_invitation_ttl(
@@ -145,6 +170,7 @@ async fn new_invitation_ttl(
     role: Role,
     inviter: Option<String>,
     ttl: Option<std::time::Duration>,
+    audit: AuditRecord,
 ) -> Result<(String, i64), ApiError> {
     let ttl = ttl.unwrap_or(state.config.invitation_ttl);
     if ttl.as_secs() > 30 * 24 * 3600 {
@@ -154,27 +180,32 @@ async fn new_invitation_ttl(
     let hash = ids::secret_hash(&code);
     let expires_at = now_ms() + ttl.as_millis() as i64;
     state
-        .db(move |s| s.create_invitation(&hash, role, inviter.as_deref(), expires_at))
+        .db(move |s| s.create_invitation(&hash, role, inviter.as_deref(), expires_at, &audit))
         .await?;
     Ok((code, expires_at))
 }
 
 /// `GET /api/me`.
-pub(crate) async fn me(caller: Caller) -> Json<Value> {
-    Json(json!({
+pub(crate) async fn me(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    audited(&state, &caller, "me", None, Ok(())).await?;
+    Ok(Json(json!({
         "userId": caller.device.user_id,
         "deviceId": caller.device.device_id,
-        "role": caller.device.role,
-    }))
+        "role": caller.device.role.as_str(),
+    })))
 }
 
 /// `POST /api/devices/{id}/revoke`: a clinician revokes a device of a user
 /// they share a conversation with, or their own ("lost phone"). The token
-/// stops working at once and the device's prekeys are withdrawn.
+/// stops working at once, the device's prekeys are withdrawn and the
+/// envelopes queued for it are deleted.
 pub(crate) async fn revoke(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(device_id): Path<String>,
+    PathId(device_id): PathId,
 ) -> Result<Json<Value>, ApiError> {
     let outcome = async {
         if caller.device.role != Role::Clinician {
@@ -182,10 +213,13 @@ pub(crate) async fn revoke(
         }
         visible_device_owner(&state, &caller, &device_id).await?;
         let id = device_id.clone();
-        state.db(move |s| s.revoke_device(&id, now_ms())).await?;
+        let record = change_record(&caller, "revoke_device", Some(&device_id));
+        state
+            .db(move |s| s.revoke_device(&id, now_ms(), &record))
+            .await?;
         Ok(())
     }
     .await;
-    audited(&state, &caller, "revoke_device", Some(device_id), outcome).await?;
+    audited_change(&state, &caller, "revoke_device", Some(device_id), outcome).await?;
     Ok(Json(json!({ "revoked": true })))
 }

@@ -1,13 +1,14 @@
 //! Publishing and fetching prekey bundles. The relay verifies a published
-//! bundle's signature (with the careseal crate) and hands each one-time
-//! prekey to at most one initiator, atomically.
+//! bundle's signature (with the careseal crate), hands each one-time
+//! prekey to at most one initiator, atomically, and only a few to any one
+//! requesting device.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use careseal::PreKeyBundle;
@@ -15,7 +16,7 @@ use careseal::prekey::OneTimePreKey;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{audited, base64, json, visible_device_owner};
+use super::{PathId, audited, audited_change, base64, change_record, json, visible_device_owner};
 use crate::auth::Caller;
 use crate::config::MAX_STORED_ONE_TIME_PREKEYS;
 use crate::error::ApiError;
@@ -51,31 +52,62 @@ pub(crate) async fn publish(
             .to_bytes();
         let device = caller.device.device_id.clone();
         let count = one_time.len();
+        let record = change_record(&caller, "publish_prekeys", None);
         state
-            .db(move |s| s.put_prekeys(&device, &base, &one_time))
+            .db(move |s| s.put_prekeys(&device, &base, &one_time, &record))
             .await?;
         Ok(count)
     }
     .await;
-    let count = audited(&state, &caller, "publish_prekeys", None, outcome).await?;
+    let count = audited_change(&state, &caller, "publish_prekeys", None, outcome).await?;
     Ok(Json(json!({ "oneTimePrekeys": count })))
+}
+
+/// `GET /api/prekeys/count`: how many of the caller's one-time prekeys the
+/// relay still holds, so the device knows when to publish more. Only the
+/// owner learns it: the count tells how many sessions others have started.
+pub(crate) async fn count(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let device = caller.device.device_id.clone();
+    let remaining = state.db(move |s| s.one_time_prekey_count(&device)).await;
+    let own = Some(caller.device.device_id.clone());
+    let remaining = audited(&state, &caller, "count_prekeys", own, remaining).await?;
+    Ok(Json(json!({ "oneTimePrekeys": remaining })))
 }
 
 /// `GET /api/devices/{id}/bundle`: the device's bundle with at most one
 /// one-time prekey, which is never handed out again. Only for users who
-/// share a conversation with the device's owner.
+/// share a conversation with the device's owner. One requesting device gets
+/// at most `--prekey-handouts` one-time prekeys of one target per
+/// `--prekey-window`; past that, the bundle comes without one (X3DH works
+/// without it), so no peer can drain another device's supply.
 pub(crate) async fn fetch(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Path(device_id): Path<String>,
+    PathId(device_id): PathId,
 ) -> Result<Json<Value>, ApiError> {
     let outcome = async {
         visible_device_owner(&state, &caller, &device_id).await?;
+        let pair = (caller.device.device_id.clone(), device_id.clone());
+        let with_one_time = state.prekey_handouts.allow(&pair);
         let id = device_id.clone();
-        let (base, one) = state
-            .db(move |s| s.take_prekeys(&id))
-            .await?
-            .ok_or(ApiError::NOT_FOUND)?;
+        let record = change_record(&caller, "fetch_bundle", Some(&device_id));
+        let (base, one) = if with_one_time {
+            state.db(move |s| s.take_prekeys(&id, &record)).await?
+        } else {
+            // Nothing is taken, so there is no change to commit the record
+            // with: it is written on its own once the bundle is found.
+            let found = state
+                .db(move |s| Ok(s.base_bundle(&id)?.map(|base| (base, None))))
+                .await?;
+            if found.is_some() {
+                state.append_audit(record).await?;
+            }
+            found
+        }
+        .ok_or(ApiError::NOT_FOUND)?;
         let base = PreKeyBundle::from_bytes(&base).map_err(|_| ApiError::INTERNAL)?;
         let keys: Vec<OneTimePreKey> = one
             .map(|(id, key)| OneTimePreKey { id, key })
@@ -88,7 +120,7 @@ pub(crate) async fn fetch(
     }
     .await;
     let (bundle, one_time) =
-        audited(&state, &caller, "fetch_bundle", Some(device_id), outcome).await?;
+        audited_change(&state, &caller, "fetch_bundle", Some(device_id), outcome).await?;
     Ok(Json(
         json!({ "bundle": bundle, "oneTimePrekeys": one_time }),
     ))
