@@ -24,7 +24,7 @@ export function runSessionBench({ careseal, sodium, ms = 1500 }) {
   const alice = new careseal.Account();
   const bob = new careseal.Account();
   const a = careseal.Session.initiate(alice, bob.prekeyBundle());
-  const b = bob.acceptSession(a.encrypt(message)).takeSession();
+  const b = bob.acceptSession(a.encrypt(message), alice.publicIdentity()).takeSession();
   // One full exchange so both sides are past the prekey phase.
   a.decrypt(b.encrypt(message));
 

@@ -16,11 +16,13 @@ self.onmessage = async ({ data }) => {
     }
   };
   try {
-    const { decryptBlob, encryptBlob } = await library;
-    const result =
-      data.op === 'encrypt'
-        ? await encryptBlob(data.blob, { name: data.name, type: data.type, onProgress })
-        : await decryptBlob(data.blob, data.descriptor, { onProgress });
+    const { decryptBlob, encryptBlob, exportBlob } = await library;
+    const jobs = {
+      encrypt: () => encryptBlob(data.blob, { name: data.name, type: data.type, onProgress }),
+      decrypt: () => decryptBlob(data.blob, data.descriptor, { onProgress }),
+      export: () => exportBlob(data.blob, data.descriptor, { onProgress }),
+    };
+    const result = await jobs[data.op]();
     self.postMessage({ id, type: 'done', result });
   } catch (error) {
     self.postMessage({

@@ -6,5 +6,5 @@ import init from './careseal.js';
 await init({ module_or_path: new URL('./careseal_bg.wasm', import.meta.url) });
 
 export * from './careseal.js';
-export { DecryptStream, EncryptStream, decryptBlob, encryptBlob } from './streams.js';
+export { DecryptStream, EncryptStream, ExportStream, decryptBlob, encryptBlob, exportBlob } from './streams.js';
 export { AttachmentWorker } from './worker.js';

@@ -7,4 +7,4 @@ import { initSync } from './careseal.js';
 initSync({ module: await readFile(new URL('./careseal_bg.wasm', import.meta.url)) });
 
 export * from './careseal.js';
-export { DecryptStream, EncryptStream, decryptBlob, encryptBlob } from './streams.js';
+export { DecryptStream, EncryptStream, ExportStream, decryptBlob, encryptBlob, exportBlob } from './streams.js';

@@ -1,5 +1,5 @@
-// Runs attachment encryption and decryption in a module Web Worker so the
-// page stays responsive, with progress events. Browser only.
+// Runs attachment encryption, decryption and export in a module Web Worker
+// so the page stays responsive, with progress events. Browser only.
 export class AttachmentWorker {
   #worker;
   #next = 0;
@@ -25,14 +25,23 @@ export class AttachmentWorker {
     };
   }
 
-  /** Encrypts a Blob or File in the worker. */
-  encrypt(blob, { name = blob.name ?? '', type = blob.type ?? '', onProgress } = {}) {
+  /** Encrypts a Blob or File in the worker. A Blob without a name is named "attachment". */
+  encrypt(blob, { name = blob.name || 'attachment', type = blob.type ?? '', onProgress } = {}) {
     return this.#run({ op: 'encrypt', blob, name, type }, onProgress);
   }
 
   /** Decrypts an age file in the worker; resolves only after it verified. */
   decrypt(file, descriptor, { onProgress } = {}) {
     return this.#run({ op: 'decrypt', blob: file, descriptor }, onProgress);
+  }
+
+  /**
+   * Exports a stored age file as a plain age file of the exact original bytes
+   * for a fresh key, in the worker; resolves to `{ file, identity }` only
+   * after the stored file verified.
+   */
+  exportPlainAge(file, descriptor, { onProgress } = {}) {
+    return this.#run({ op: 'export', blob: file, descriptor }, onProgress);
   }
 
   /** Stops the worker; pending jobs never settle. */

@@ -4,8 +4,9 @@
 # seconds.
 #
 # Installs: the wasm32 Rust target, rustfmt and clippy; wasm-pack; the
-# wasm-bindgen CLI at exactly the version in Cargo.lock; Debian's chromium,
-# chromium-driver and age; PyNaCl; the project's npm dev dependencies (npm ci).
+# wasm-bindgen CLI at exactly the version in Cargo.lock; cargo-fuzz; Debian's
+# chromium, chromium-driver, age and g++ (libFuzzer is C++); PyNaCl; the
+# project's npm dev dependencies (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -44,11 +45,20 @@ if ! command -v wasm-pack >/dev/null 2>&1; then
   cargo install wasm-pack --locked || cargo install wasm-pack
 fi
 
-# Debian packages: the browser and driver for tests, age for interop tests.
+# cargo-fuzz for scripts/fuzz.sh; it runs on the stable toolchain
+# (RUSTC_BOOTSTRAP=1), so no nightly is installed.
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  say "installing cargo-fuzz (about 3 minutes)"
+  cargo install cargo-fuzz --locked
+fi
+
+# Debian packages: the browser and driver for tests, age for interop tests,
+# a C++ compiler for libFuzzer.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v age >/dev/null 2>&1 || missing+=(age)
+command -v c++ >/dev/null 2>&1 || missing+=(g++)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -12,7 +12,9 @@ cargo build --release --locked -p careseal-relay
 port="${PORT:-8080}"
 db="build/demo/relay.sqlite"
 mkdir -p build/demo
-rm -f "$db" "$db-wal" "$db-shm"
+# The audit keys and checkpoints serve --demo keeps beside the database
+# belong to the old log: a fresh database starts with fresh ones.
+rm -f "$db" "$db-wal" "$db-shm" "$db.audit-key" "$db.checkpoint-key" "$db.checkpoint-key.pub" "$db.checkpoints"
 
 cat <<TXT
 
@@ -26,7 +28,8 @@ CareSeal demo portal: http://127.0.0.1:$port/
   The "What the server sees" panel shows the ciphertext the relay stored.
 
 The relay's database is $db; its audit log verifies with:
-  target/release/careseal-relay verify-audit --db $db
+  target/release/careseal-relay verify-audit --db $db --audit-key $db.audit-key \\
+    --checkpoints $db.checkpoints --checkpoint-public-key $db.checkpoint-key.pub
 
 TXT
 exec target/release/careseal-relay serve --demo --db "$db" --addr "127.0.0.1:$port" --www www --pkg build/npm

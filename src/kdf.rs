@@ -28,9 +28,10 @@ pub(crate) const INFO_X3DH: &[u8] = b"CareSeal v1 X3DH";
 /// HKDF info of the root-key KDF of the Double Ratchet (`PROTOCOL.md` §5.3).
 pub(crate) const INFO_RATCHET_ROOT: &[u8] = b"CareSeal v1 ratchet root";
 
-/// HKDF info turning a message key into an AEAD key and nonce
-/// (`PROTOCOL.md` §5.4).
-pub(crate) const INFO_MESSAGE_KEY: &[u8] = b"CareSeal v1 message key";
+/// HKDF info turning a message key into an XChaCha20-Poly1305 key
+/// (`PROTOCOL.md` §5.4). "v2": session messages of version 2, whose nonce is
+/// random and travels in the header.
+pub(crate) const INFO_MESSAGE_KEY: &[u8] = b"CareSeal v2 message key";
 
 /// Prefix of what an identity signs to publish a signed prekey
 /// (`PROTOCOL.md` §4.1).
@@ -51,6 +52,41 @@ pub(crate) const INFO_AGE_HEADER: &[u8] = b"header";
 
 /// HKDF info of age's payload key (`PROTOCOL.md` §7.4).
 pub(crate) const INFO_AGE_PAYLOAD: &[u8] = b"payload";
+
+/// Prefix hashed with a public user identity to make its fingerprint, the
+/// half of a safety number (`PROTOCOL.md` §8.2).
+pub(crate) const DOMAIN_USER_FINGERPRINT: &[u8] = b"CareSeal v1 user fingerprint";
+
+/// Prefix of what a user identity signs to publish its device list
+/// (`PROTOCOL.md` §8.3).
+pub(crate) const DOMAIN_DEVICE_LIST: &[u8] = b"CareSeal v1 device list";
+
+/// Prefix hashed with an invitation code to make the redemption token the
+/// relay sees (`PROTOCOL.md` §8.4).
+pub(crate) const DOMAIN_INVITATION_TOKEN: &[u8] = b"CareSeal v1 invitation token";
+
+/// HKDF info turning an invitation code into the registration proof key
+/// (`PROTOCOL.md` §8.4).
+pub(crate) const INFO_INVITATION_PROOF_KEY: &[u8] = b"CareSeal v1 invitation proof key";
+
+/// Prefix of the transcript a registration proof authenticates
+/// (`PROTOCOL.md` §8.4).
+pub(crate) const DOMAIN_INVITATION_PROOF: &[u8] = b"CareSeal v1 invitation proof";
+
+/// Prefix hashed with the existing device's ephemeral key in a link offer
+/// (`PROTOCOL.md` §8.6).
+pub(crate) const DOMAIN_LINK_EPHEMERAL: &[u8] = b"CareSeal v1 link ephemeral";
+
+/// Prefix of the new device's commitment to its ephemeral key
+/// (`PROTOCOL.md` §8.6).
+pub(crate) const DOMAIN_LINK_COMMITMENT: &[u8] = b"CareSeal v1 link commitment";
+
+/// Prefix of the linking transcript hash (`PROTOCOL.md` §8.6).
+pub(crate) const DOMAIN_LINK_TRANSCRIPT: &[u8] = b"CareSeal v1 link transcript";
+
+/// HKDF info of the linking key schedule: the short authentication string
+/// and both transfer keys (`PROTOCOL.md` §8.6).
+pub(crate) const INFO_LINK_KEYS: &[u8] = b"CareSeal v1 link keys";
 
 /// HKDF-SHA256 extract-then-expand of `ikm` into `N` bytes.
 pub(crate) fn hkdf_sha256<const N: usize>(

@@ -31,10 +31,15 @@ pub mod account;
 mod aead;
 mod agreement;
 pub mod attachment;
+pub mod device_list;
 pub mod error;
 mod hex;
 pub mod identity;
+pub mod ids;
+pub mod invitation;
 mod kdf;
+pub mod linking;
+pub mod message_context;
 mod padding;
 pub mod pickle;
 pub mod prekey;
@@ -44,21 +49,37 @@ mod secret;
 pub mod session;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod test_support;
+pub mod user;
 mod wire;
 
 #[cfg(feature = "bench")]
 pub mod bench;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
-pub use account::{AcceptedSession, Account};
+pub use account::{AcceptedSession, Account, PreKeyMaintenance};
 pub use attachment::{AttachmentDescriptor, AttachmentKey, AttachmentReader, AttachmentWriter};
+pub use device_list::{DeviceEntry, DeviceList, DeviceListChange, SignedDeviceList, accept_update};
 pub use error::{
-    AttachmentError, ErrorCode, KeyError, PickleError, PreKeyError, RngError, SealedError,
-    SessionError,
+    AttachmentError, DeviceListError, ErrorCode, InvitationError, KeyError, LinkError,
+    MessageContextError, PickleError, PreKeyError, RngError, SealedError, SessionError,
+    UserKeyError,
 };
 pub use identity::{Fingerprint, Identity, PublicIdentity};
+pub use invitation::{
+    InvitationCode, InvitationLink, RegistrationProof, invitation_link_fragment,
+    verify_registration,
+};
+pub use linking::{ExistingDeviceLink, LinkOffer, LinkedDevice, NewDeviceLink, Sas};
+pub use message_context::{
+    ContextCheck, ControlKind, MessageBody, MessageContext, MessageEnvelope,
+};
 pub use pickle::StorageKey;
 pub use prekey::PreKeyBundle;
 pub use session::Session;
+pub use user::{PublicUserIdentity, SafetyNumber, UserIdentity, safety_number};

@@ -7,6 +7,10 @@ use crate::error::RngError;
 
 /// Fills `dest` with cryptographically secure random bytes.
 pub(crate) fn fill(dest: &mut [u8]) -> Result<(), RngError> {
+    #[cfg(feature = "fuzzing")]
+    if crate::fuzzing::fill_deterministic(dest) {
+        return Ok(());
+    }
     getrandom::fill(dest).map_err(|_| RngError::Unavailable)
 }
 

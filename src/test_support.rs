@@ -19,3 +19,18 @@ pub(crate) fn protocol_md_limit(name: &str) -> Option<usize> {
         .collect();
     digits.parse().ok()
 }
+
+/// The value of `key` (hex or text, as written) in the fenced block after
+/// `<!-- vector:{block} -->` (`key: value` lines).
+pub(crate) fn protocol_md_vector(block: &str, key: &str) -> Option<String> {
+    let marker = format!("<!-- vector:{block} -->");
+    let fenced = PROTOCOL_MD
+        .split(marker.as_str())
+        .nth(1)?
+        .split("```")
+        .nth(1)?;
+    fenced
+        .lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
+        .map(|value| value.trim().to_string())
+}

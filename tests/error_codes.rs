@@ -2,8 +2,9 @@
 //! npm package's `CareSealErrorCode` type, and every message is fixed text.
 
 use careseal::{
-    AttachmentError, ErrorCode, KeyError, PickleError, PreKeyError, RngError, SealedError,
-    SessionError,
+    AttachmentError, DeviceListError, ErrorCode, InvitationError, KeyError, LinkError,
+    MessageContextError, PickleError, PreKeyError, RngError, SealedError, SessionError,
+    UserKeyError,
 };
 
 fn all_codes() -> Vec<(&'static str, String)> {
@@ -19,6 +20,23 @@ fn all_codes() -> Vec<(&'static str, String)> {
             .iter()
             .map(|e| (e.code(), e.to_string())),
     );
+    out.extend(UserKeyError::ALL.iter().map(|e| (e.code(), e.to_string())));
+    out.extend(
+        DeviceListError::ALL
+            .iter()
+            .map(|e| (e.code(), e.to_string())),
+    );
+    out.extend(
+        InvitationError::ALL
+            .iter()
+            .map(|e| (e.code(), e.to_string())),
+    );
+    out.extend(
+        MessageContextError::ALL
+            .iter()
+            .map(|e| (e.code(), e.to_string())),
+    );
+    out.extend(LinkError::ALL.iter().map(|e| (e.code(), e.to_string())));
     out
 }
 
@@ -58,5 +76,10 @@ fn each_variant_of_an_enum_has_its_own_code() {
     assert!(distinct(PreKeyError::ALL));
     assert!(distinct(SessionError::ALL));
     assert!(distinct(PickleError::ALL));
+    assert!(distinct(UserKeyError::ALL));
+    assert!(distinct(DeviceListError::ALL));
+    assert!(distinct(InvitationError::ALL));
+    assert!(distinct(MessageContextError::ALL));
+    assert!(distinct(LinkError::ALL));
     assert!(distinct(AttachmentError::ALL));
 }

@@ -3,9 +3,10 @@
 #![cfg(target_arch = "wasm32")]
 
 use careseal::wasm::{
-    Account, AttachmentDecryptor, AttachmentEncryptor, Identity, PublicIdentity, Session,
-    decrypt_attachment, describe_attachment, encrypt_attachment, inspect_envelope,
-    inspect_session_message, limits, seal, session_id_of,
+    Account, AttachmentDecryptor, AttachmentEncryptor, AttachmentExporter, Identity,
+    PublicIdentity, Session, StorageKey, decrypt_attachment, describe_attachment,
+    encrypt_attachment, export_plain_age, inspect_envelope, inspect_session_message, limits, seal,
+    session_id_of,
 };
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -36,7 +37,7 @@ fn sealed_round_trip_with_text_and_bytes() {
 
     let envelope = seal(&clinic.public_identity(), bytes(&[0, 159, 255])).unwrap();
     let opened = clinic.open(&envelope).unwrap();
-    assert_eq!(opened.message(), vec![0, 159, 255]);
+    assert_eq!(opened.message().to_vec(), vec![0, 159, 255]);
     assert_eq!(code_of(opened.text().unwrap_err()), "invalid_utf8");
 }
 
@@ -168,13 +169,97 @@ fn inspect_reveals_only_the_cleartext_header() {
     );
 }
 
+fn storage_key(byte: u8) -> StorageKey {
+    StorageKey::new(&Uint8Array::from(&[byte; 32][..])).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn rolled_back_session_never_reuses_key_and_nonce() {
+    let (_, _, mut a, mut b) = established();
+    a.decrypt(&b.encrypt("ok".into()).unwrap()).unwrap();
+    let key = StorageKey::generate().unwrap();
+    let saved = a.export(&key).unwrap();
+    let receiver_saved = b.export(&key).unwrap();
+    // Two tabs restore the same state and send different messages.
+    let c1 = a.encrypt("biopsy: benign.".into()).unwrap();
+    let mut tab = Session::import(&key, &saved).unwrap();
+    let c2 = tab.encrypt("biopsy: malign.".into()).unwrap();
+    assert_eq!(c1[..50], c2[..50], "same chain position");
+    assert_eq!(c1.len(), c2.len());
+    // Header 74 bytes (the last 24 the nonce), then the padded ciphertext.
+    assert_ne!(c1[50..74], c2[50..74], "fresh nonce per message");
+    let xor_c: Vec<u8> = c1[74..].iter().zip(&c2[74..]).map(|(x, y)| x ^ y).collect();
+    let mut xor_p = vec![0u8; xor_c.len() - 16];
+    for (i, (x, y)) in b"biopsy: benign."
+        .iter()
+        .zip(b"biopsy: malign.")
+        .enumerate()
+    {
+        xor_p[i] = x ^ y;
+    }
+    assert_ne!(&xor_c[..xor_p.len()], &xor_p[..], "no shared keystream");
+    assert_eq!(b.decrypt_text(&c1).unwrap(), "biopsy: benign.");
+    assert_eq!(code_of(b.decrypt(&c1).unwrap_err()), "replayed_message");
+    let mut other = Session::import(&key, &receiver_saved).unwrap();
+    assert_eq!(other.decrypt_text(&c2).unwrap(), "biopsy: malign.");
+    assert_eq!(code_of(other.decrypt(&c2).unwrap_err()), "replayed_message");
+}
+
+#[wasm_bindgen_test]
+fn accept_refuses_unexpected_initiators_and_changes_nothing() {
+    let alice = Account::new().unwrap();
+    let carol = Account::new().unwrap();
+    let mut bob = Account::new().unwrap();
+    bob.generate_one_time_prekeys(1).unwrap();
+    let mut a = Session::initiate(&alice, &bob.prekey_bundle(), None).unwrap();
+    let first = a.encrypt("from alice".into()).unwrap();
+    assert_eq!(
+        code_of(
+            bob.accept_session(&first, &carol.public_identity())
+                .unwrap_err()
+        ),
+        "identity_mismatch"
+    );
+    let refuse = js_sys::Function::new_with_args("initiator", "return false");
+    assert_eq!(
+        code_of(bob.accept_session_if(&first, &refuse).unwrap_err()),
+        "identity_mismatch"
+    );
+    let truthy_but_not_true = js_sys::Function::new_with_args("initiator", "return 1");
+    assert_eq!(
+        code_of(
+            bob.accept_session_if(&first, &truthy_but_not_true)
+                .unwrap_err()
+        ),
+        "identity_mismatch"
+    );
+    let throws = js_sys::Function::new_with_args("initiator", "throw new Error('no')");
+    let thrown: js_sys::Error = bob
+        .accept_session_if(&first, &throws)
+        .unwrap_err()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(String::from(thrown.message()), "no");
+    assert_eq!(bob.one_time_prekey_count(), 1);
+    let expected = alice.public_identity().to_text();
+    let approve = js_sys::Function::new_with_args(
+        "initiator",
+        &format!("return initiator.toText() === '{expected}'"),
+    );
+    let accepted = bob.accept_session_if(&first, &approve).unwrap();
+    assert_eq!(accepted.text().unwrap(), "from alice");
+    assert_eq!(bob.one_time_prekey_count(), 0);
+}
+
 fn established() -> (Account, Account, Session, Session) {
     let alice = Account::new().unwrap();
     let mut bob = Account::new().unwrap();
     bob.generate_one_time_prekeys(2).unwrap();
     let mut a = Session::initiate(&alice, &bob.prekey_bundle(), None).unwrap();
     let first = a.encrypt("hello from the patient".into()).unwrap();
-    let mut accepted = bob.accept_session(&first).unwrap();
+    let mut accepted = bob
+        .accept_session(&first, &alice.public_identity())
+        .unwrap();
     assert_eq!(accepted.text().unwrap(), "hello from the patient");
     let b = accepted.take_session().unwrap();
     assert_eq!(
@@ -203,13 +288,13 @@ fn session_conversation_with_out_of_order_delivery() {
         let m = a.encrypt(format!("a{turn}").into()).unwrap();
         assert_eq!(b.decrypt_text(&m).unwrap(), format!("a{turn}"));
         let r = b.encrypt(bytes(&[turn])).unwrap();
-        assert_eq!(a.decrypt(&r).unwrap(), vec![turn]);
+        assert_eq!(a.decrypt(&r).unwrap().to_vec(), vec![turn]);
     }
 }
 
 #[wasm_bindgen_test]
 fn session_bad_input_gets_specific_codes_and_changes_nothing() {
-    let (_, mut bob, mut a, mut b) = established();
+    let (alice, mut bob, mut a, mut b) = established();
     let m = a.encrypt("BP 120/80".into()).unwrap();
     let mut tampered = m.clone();
     let last = tampered.len() - 1;
@@ -223,7 +308,10 @@ fn session_bad_input_gets_specific_codes_and_changes_nothing() {
     assert_eq!(b.decrypt_text(&m).unwrap(), "BP 120/80");
     assert_eq!(code_of(b.decrypt(&m).unwrap_err()), "replayed_message");
     assert_eq!(
-        code_of(bob.accept_session(&m).unwrap_err()),
+        code_of(
+            bob.accept_session(&m, &alice.public_identity())
+                .unwrap_err()
+        ),
         "replayed_message"
     );
 
@@ -256,17 +344,17 @@ fn session_bad_input_gets_specific_codes_and_changes_nothing() {
 #[wasm_bindgen_test]
 fn exported_state_restores_and_rejects_wrong_keys() {
     let (alice, _, mut a, b) = established();
-    let key = [7u8; 32];
+    let key = storage_key(7);
     let blob = b.export(&key).unwrap();
     let mut restored = Session::import(&key, &blob).unwrap();
     let m = a.encrypt("after reload".into()).unwrap();
     assert_eq!(restored.decrypt_text(&m).unwrap(), "after reload");
     assert_eq!(
-        code_of(Session::import(&[8u8; 32], &blob).unwrap_err()),
+        code_of(Session::import(&storage_key(8), &blob).unwrap_err()),
         "pickle_decrypt_failed"
     );
     assert_eq!(
-        code_of(Session::import(&[8u8; 31], &blob).unwrap_err()),
+        code_of(StorageKey::new(&Uint8Array::from(&[8u8; 31][..])).unwrap_err()),
         "invalid_storage_key"
     );
     let account_blob = alice.export(&key).unwrap();
@@ -286,7 +374,7 @@ fn exported_state_restores_and_rejects_wrong_keys() {
     );
 }
 
-fn encrypt_in_pieces(plaintext: &[u8], piece: usize) -> (Vec<u8>, Vec<u8>) {
+fn encrypt_in_pieces(plaintext: &[u8], piece: usize) -> (Vec<u8>, Uint8Array) {
     let mut encryptor = AttachmentEncryptor::new().unwrap();
     assert_eq!(
         code_of(encryptor.descriptor("x", "").unwrap_err()),
@@ -294,11 +382,14 @@ fn encrypt_in_pieces(plaintext: &[u8], piece: usize) -> (Vec<u8>, Vec<u8>) {
     );
     let mut file = Vec::new();
     for part in plaintext.chunks(piece) {
-        file.extend(encryptor.push(part).unwrap());
+        file.extend(encryptor.push(&Uint8Array::from(part)).unwrap());
+    }
+    while let Some(padding) = encryptor.pad().unwrap() {
+        file.extend(padding);
     }
     file.extend(encryptor.finish().unwrap());
     assert_eq!(
-        code_of(encryptor.push(&[1]).unwrap_err()),
+        code_of(encryptor.push(&Uint8Array::from(&[1u8][..])).unwrap_err()),
         "already_finished"
     );
     let descriptor = encryptor.descriptor("scan.pdf", "application/pdf").unwrap();
@@ -313,17 +404,20 @@ fn attachments_stream_in_and_out_at_chunk_edges() {
         let mut decryptor = AttachmentDecryptor::from_descriptor(&descriptor).unwrap();
         let mut out = Vec::new();
         for part in file.chunks(7_777) {
-            out.extend(decryptor.push(part).unwrap());
+            out.extend(decryptor.push(part).unwrap().to_vec());
         }
-        out.extend(decryptor.finish().unwrap());
+        out.extend(decryptor.finish().unwrap().to_vec());
         assert_eq!(out, plaintext, "size {len}");
-        assert_eq!(decrypt_attachment(&descriptor, &file).unwrap(), plaintext);
+        assert_eq!(
+            decrypt_attachment(&descriptor, &file).unwrap().to_vec(),
+            plaintext
+        );
     }
 }
 
 #[wasm_bindgen_test]
 fn attachment_errors_have_codes() {
-    let plaintext = vec![9u8; 200_000];
+    let plaintext = Uint8Array::from(&vec![9u8; 200_000][..]);
     let whole = encrypt_attachment(&plaintext, "a.bin", "application/octet-stream").unwrap();
     let (file, descriptor) = (whole.file(), whole.descriptor());
     let info = describe_attachment(&descriptor).unwrap();
@@ -332,6 +426,12 @@ fn attachment_errors_have_codes() {
             .unwrap()
             .as_f64(),
         Some(file.len() as f64)
+    );
+    assert_eq!(
+        Reflect::get(&info, &"plaintextLength".into())
+            .unwrap()
+            .as_f64(),
+        Some(200_000.0)
     );
     let mut tampered = file.clone();
     tampered[1000] ^= 1;
@@ -348,11 +448,80 @@ fn attachment_errors_have_codes() {
         code_of(decrypt_attachment(&descriptor, &file[..file.len() - 1]).unwrap_err()),
         "truncated_attachment"
     );
-    let other = encrypt_attachment(b"other", "", "").unwrap();
+    let other = encrypt_attachment(&Uint8Array::from(&b"other"[..]), "other.txt", "").unwrap();
     let mut wrong = AttachmentDecryptor::from_descriptor(&other.descriptor()).unwrap();
     assert_eq!(code_of(wrong.push(&file).unwrap_err()), "length_mismatch");
     assert_eq!(
-        code_of(AttachmentDecryptor::from_descriptor(&descriptor[..10]).unwrap_err()),
+        code_of(AttachmentDecryptor::from_descriptor(&descriptor.subarray(0, 10)).unwrap_err()),
         "malformed_descriptor"
     );
+    assert_eq!(
+        code_of(encrypt_attachment(&plaintext, "  ", "").unwrap_err()),
+        "malformed_descriptor"
+    );
+}
+
+#[wasm_bindgen_test]
+fn attachments_are_padded_and_export_to_the_exact_bytes() {
+    let sizes = [1000usize, 1010];
+    let mut lengths = Vec::new();
+    for len in sizes {
+        let plaintext: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let whole = encrypt_attachment(&Uint8Array::from(&plaintext[..]), "a.bin", "").unwrap();
+        let (file, descriptor) = (whole.file(), whole.descriptor());
+        lengths.push(file.len());
+        let exported = export_plain_age(&descriptor, &file).unwrap();
+        let mut reader = AttachmentDecryptor::from_age_identity(&exported.identity()).unwrap();
+        let mut out = reader.push(&exported.file()).unwrap().to_vec();
+        out.extend(reader.finish().unwrap().to_vec());
+        assert_eq!(out, plaintext, "size {len}");
+        let mut exporter = AttachmentExporter::from_descriptor(&descriptor).unwrap();
+        assert_eq!(
+            code_of(exporter.age_identity().unwrap_err()),
+            "not_finished"
+        );
+        let mut streamed = exporter.push(&file).unwrap();
+        streamed.extend(exporter.finish().unwrap());
+        let mut reader =
+            AttachmentDecryptor::from_age_identity(&exporter.age_identity().unwrap()).unwrap();
+        let mut out = reader.push(&streamed).unwrap().to_vec();
+        out.extend(reader.finish().unwrap().to_vec());
+        assert_eq!(out, plaintext, "size {len}");
+    }
+    // Both sizes pad to 1024 bytes: the stored files are the same length.
+    assert_eq!(lengths[0], lengths[1]);
+}
+
+#[wasm_bindgen_test]
+fn text_with_any_unicode_round_trips_and_prekey_maintenance_takes_milliseconds() {
+    let (_, mut bob, mut a, mut b) = established();
+    let text = "Résultats: ✓ — 👋 \u{202e}x";
+    let message = a.encrypt(text.into()).unwrap();
+    assert_eq!(b.decrypt_text(&message).unwrap(), text);
+    // A lone surrogate becomes U+FFFD, as TextEncoder does.
+    let lone: JsValue = js_sys::JsString::from_char_code1(0xd800).into();
+    let message = a.encrypt(lone).unwrap();
+    assert_eq!(b.decrypt_text(&message).unwrap(), "\u{fffd}");
+
+    let now = js_sys::Date::now();
+    assert_eq!(
+        bob.maintain_signed_prekeys(now)
+            .unwrap()
+            .as_string()
+            .unwrap(),
+        "started"
+    );
+    assert_eq!(
+        bob.maintain_signed_prekeys(now)
+            .unwrap()
+            .as_string()
+            .unwrap(),
+        "unchanged"
+    );
+    for wrong in [now / 1000.0, -1.0, f64::NAN, f64::INFINITY, 1e20] {
+        assert_eq!(
+            code_of(bob.maintain_signed_prekeys(wrong).unwrap_err()),
+            "invalid_argument"
+        );
+    }
 }

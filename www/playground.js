@@ -57,7 +57,8 @@ $('encrypt-file').addEventListener('click', async () => {
     const head = new Uint8Array(await result.file.slice(0, 160).arrayBuffer());
     $('file-header').textContent = new TextDecoder().decode(head).split('---')[0] + '--- …binary payload…';
     $('file-status').textContent =
-      `Encrypted ${info.name} (${file.size} bytes) to ${info.ciphertextLength} bytes of age ciphertext. ` +
+      `Encrypted ${info.name} (${file.size} bytes) to ${info.ciphertextLength} bytes of age ciphertext, ` +
+      `padded so the server sees only a size bucket. ` +
       `SHA-256 ${info.ciphertextSha256.slice(0, 16)}…, announced inside the encrypted session.`;
     $('decrypt-file').disabled = false;
   } catch (error) {
@@ -80,7 +81,8 @@ $('decrypt-file').addEventListener('click', async () => {
     link.download = info.name || 'attachment';
     link.textContent = `Download ${info.name || 'attachment'} (${plain.size} bytes, verified)`;
     link.hidden = false;
-    $('file-status').textContent = 'Decrypted: every chunk, the final chunk, the length and the digest verified.';
+    $('file-status').textContent =
+      'Decrypted: the header matched the descriptor, then every chunk, the final chunk, the padding, the length and the digest verified.';
   } catch (error) {
     $('file-status').textContent = `Rejected: ${error.code ?? error.message}`;
   } finally {

@@ -2,8 +2,11 @@
 //! halves of its prekeys, and the responder side of session start.
 
 mod persist;
+mod signed_prekey;
 
 use std::collections::{BTreeMap, VecDeque};
+
+use zeroize::Zeroizing;
 
 use x25519_dalek::{PublicKey, StaticSecret};
 
@@ -11,46 +14,50 @@ use crate::agreement;
 use crate::error::{KeyError, PickleError, PreKeyError, SessionError};
 use crate::identity::{Identity, PublicIdentity};
 use crate::pickle::{self, PickleKind, StorageKey};
-use crate::prekey::{self, MAX_ONE_TIME_PREKEYS_PER_BUNDLE, OneTimePreKey, PreKeyBundle};
+use crate::prekey::{MAX_ONE_TIME_PREKEYS_PER_BUNDLE, OneTimePreKey, PreKeyBundle};
 use crate::rng;
 use crate::session::{self, ParsedEnvelope, Session};
+use signed_prekey::{SignedPreKey, SignedPreKeys, initiator_tag};
+
+pub use signed_prekey::{
+    MAX_BASE_KEYS_PER_SIGNED_PREKEY, MAX_PREVIOUS_SIGNED_PREKEYS, MAX_SESSIONS_PER_INITIATOR,
+    PreKeyMaintenance, SIGNED_PREKEY_GRACE_SECS, SIGNED_PREKEY_ROTATION_SECS,
+};
 
 /// Most one-time prekey secrets an account holds; generating more is refused
 /// (`too_many_prekeys`).
 pub const MAX_ONE_TIME_PREKEYS: usize = 200;
 
-/// How many accepted session base keys are remembered, so that a replayed
-/// prekey message (with or without a one-time prekey) is refused
-/// (`replayed_message`) instead of creating a duplicate session.
-pub const MAX_REMEMBERED_BASE_KEYS: usize = 1000;
-
-/// A signed prekey's secret with its published id and signature.
-#[derive(Clone)]
-pub(crate) struct SignedPreKey {
-    pub(crate) id: u32,
-    pub(crate) secret: StaticSecret,
-    pub(crate) signature: [u8; 64],
-}
-
 /// A device account: identity, signed prekey (and the previous one, during
 /// rotation), one-time prekeys, and replay memory for session starts.
 pub struct Account {
     identity: Identity,
-    signed_prekey: SignedPreKey,
-    previous_signed_prekey: Option<SignedPreKey>,
+    signed_prekeys: SignedPreKeys,
     one_time_prekeys: BTreeMap<u32, StaticSecret>,
     next_prekey_id: u32,
-    accepted_base_keys: VecDeque<[u8; 32]>,
 }
 
 /// The result of accepting a session: the new session and the first
-/// message's plaintext.
-#[derive(Debug)]
+/// message's plaintext (wiped when dropped).
+///
+/// `Debug` shows the session's redacted form and the plaintext's length only.
 pub struct AcceptedSession {
     /// The new session; store it (exported) before acknowledging the message.
     pub session: Session,
     /// The plaintext of the message that started the session.
-    pub plaintext: Vec<u8>,
+    pub plaintext: Zeroizing<Vec<u8>>,
+}
+
+impl core::fmt::Debug for AcceptedSession {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AcceptedSession")
+            .field("session", &self.session)
+            .field(
+                "plaintext",
+                &format_args!("[redacted; {} bytes]", self.plaintext.len()),
+            )
+            .finish()
+    }
 }
 
 impl Account {
@@ -72,14 +79,15 @@ impl Account {
         // Prekey ids start at a random point, so a prekey message sent to the
         // wrong account names an id that account almost surely lacks.
         let first_id = u32::from_be_bytes(rng::public_bytes::<4>()?).max(1);
-        let signed_prekey = make_signed_prekey(&identity, first_id)?;
+        let current = SignedPreKey::generate(&identity, first_id)?;
         let mut account = Self {
             identity,
-            signed_prekey,
-            previous_signed_prekey: None,
+            signed_prekeys: SignedPreKeys {
+                current,
+                previous: VecDeque::new(),
+            },
             one_time_prekeys: BTreeMap::new(),
             next_prekey_id: first_id,
-            accepted_base_keys: VecDeque::new(),
         };
         account.take_prekey_id();
         Ok(account)
@@ -117,16 +125,62 @@ impl Account {
         self.one_time_prekeys.len()
     }
 
-    /// Replaces the signed prekey; the previous one still accepts sessions
-    /// started from bundles published before the rotation.
+    /// Replaces the signed prekey now; the replaced one still accepts
+    /// sessions started from bundles published before (and still refuses
+    /// replays of them) until maintenance retires it after its grace period.
+    /// If [`MAX_PREVIOUS_SIGNED_PREKEYS`] replaced keys are already kept, the
+    /// oldest is deleted. Prefer
+    /// [`maintain_signed_prekeys`](Self::maintain_signed_prekeys), which
+    /// never deletes a key in its grace period.
     ///
     /// # Errors
-    /// [`PreKeyError::Rng`].
+    /// [`PreKeyError::Rng`]; the account is then unchanged.
     pub fn rotate_signed_prekey(&mut self) -> Result<(), PreKeyError> {
-        let id = self.take_prekey_id();
-        let fresh = make_signed_prekey(&self.identity, id)?;
-        self.previous_signed_prekey = Some(std::mem::replace(&mut self.signed_prekey, fresh));
+        let fresh = SignedPreKey::generate(&self.identity, self.next_prekey_id)?;
+        self.take_prekey_id();
+        self.signed_prekeys.rotate(fresh, 0);
         Ok(())
+    }
+
+    /// Keeps the signed prekeys on schedule; call it at start-up and then
+    /// about daily with the current time (Unix seconds; CareSeal reads no
+    /// clock of its own), after reading waiting messages.
+    ///
+    /// It replaces the signed prekey once it has been current for
+    /// [`SIGNED_PREKEY_ROTATION_SECS`], or early once its replay memory is
+    /// three quarters full, and deletes a replaced one
+    /// [`SIGNED_PREKEY_GRACE_SECS`] after its replacement. It never deletes a
+    /// replaced key before its grace period ends: with
+    /// [`MAX_PREVIOUS_SIGNED_PREKEYS`] in their grace, a due rotation waits.
+    /// The first call on an account starts the clock; a clock reading
+    /// earlier than a stored one restarts that key's clock, so a clock that
+    /// jumped ahead once cannot stall rotation.
+    ///
+    /// Export the account after any outcome but
+    /// [`PreKeyMaintenance::Unchanged`]; after
+    /// [`PreKeyMaintenance::Rotated`] also publish the new
+    /// [`prekey_bundle`](Self::prekey_bundle).
+    ///
+    /// # Errors
+    /// [`PreKeyError::Rng`]; the account is then unchanged.
+    pub fn maintain_signed_prekeys(&mut self, now: u64) -> Result<PreKeyMaintenance, PreKeyError> {
+        let Self {
+            identity,
+            signed_prekeys,
+            next_prekey_id,
+            ..
+        } = self;
+        let outcome =
+            signed_prekeys.maintain(now, || SignedPreKey::generate(identity, *next_prekey_id))?;
+        if outcome == PreKeyMaintenance::Rotated {
+            self.take_prekey_id();
+        }
+        Ok(outcome)
+    }
+
+    /// The id of the current signed prekey (the one in the published bundle).
+    pub fn signed_prekey_id(&self) -> u32 {
+        self.signed_prekeys.current.id
     }
 
     /// The bundle to publish: identity, signed prekey and up to
@@ -143,29 +197,43 @@ impl Account {
             .collect();
         PreKeyBundle::from_parts(
             self.public_identity().clone(),
-            self.signed_prekey.id,
-            PublicKey::from(&self.signed_prekey.secret),
-            self.signed_prekey.signature,
+            self.signed_prekeys.current.id,
+            PublicKey::from(&self.signed_prekeys.current.secret),
+            self.signed_prekeys.current.signature,
             one_time,
         )
     }
 
     /// Accepts a session from its first (prekey) message and decrypts that
-    /// message. The one-time prekey it used is deleted only if the message
-    /// authenticated, so it can never start a second session; on any error
+    /// message, if `approve` accepts the initiator's identity.
+    ///
+    /// Anyone can start a session with a published bundle, so the caller
+    /// decides who may: `approve` is called once, with the initiator's
+    /// identity, after the message authenticated and before anything is
+    /// committed. Return `true` only for an identity you expect, comparing
+    /// the *whole* identity (`|id| id == &expected`, or membership in a
+    /// signed device list): the session proves the sender holds the
+    /// identity's X25519 key, while its Ed25519 half is only claimed. If it
+    /// returns `false` the result is [`SessionError::IdentityMismatch`] and
     /// the account is unchanged.
     ///
-    /// Check [`Session::peer_identity`] of the result: anyone can start a
-    /// session with a published bundle.
+    /// The one-time prekey the message used is deleted only if the session
+    /// is accepted, so it can never start a second session; on any error the
+    /// account is unchanged.
     ///
     /// # Errors
     /// The structural errors of [`Session::decrypt`];
     /// [`SessionError::NotPreKeyMessage`], [`SessionError::Replayed`],
     /// [`SessionError::UnknownSignedPreKey`],
     /// [`SessionError::UnknownOneTimePreKey`],
+    /// [`SessionError::SignedPreKeyExhausted`], [`SessionError::TooManySessions`],
     /// [`SessionError::NonContributory`], [`SessionError::WrongSession`],
-    /// [`SessionError::DecryptFailed`].
-    pub fn accept_session(&mut self, message: &[u8]) -> Result<AcceptedSession, SessionError> {
+    /// [`SessionError::DecryptFailed`], [`SessionError::IdentityMismatch`].
+    pub fn accept_session(
+        &mut self,
+        message: &[u8],
+        approve: impl FnOnce(&PublicIdentity) -> bool,
+    ) -> Result<AcceptedSession, SessionError> {
         let parsed = session::parse(message)?;
         let ParsedEnvelope::PreKey(fields, inner) = parsed else {
             return Err(SessionError::NotPreKeyMessage);
@@ -177,12 +245,11 @@ impl Account {
         if !agreement::is_canonical(&fields.base_key) {
             return Err(SessionError::Malformed);
         }
-        if self.accepted_base_keys.contains(&fields.base_key) {
-            return Err(SessionError::Replayed);
-        }
         let signed_prekey = self
-            .find_signed_prekey(fields.signed_prekey_id)
+            .signed_prekeys
+            .find(fields.signed_prekey_id)
             .ok_or(SessionError::UnknownSignedPreKey)?;
+        signed_prekey.check_new_session(&fields.base_key)?;
         let one_time = match fields.one_time_prekey_id {
             None => None,
             Some(id) => Some(
@@ -210,22 +277,21 @@ impl Account {
             signed_prekey.secret.clone(),
         );
         let plaintext = session.decrypt_parsed(&inner)?;
+        let tag = initiator_tag(session.peer_identity());
+        signed_prekey.check_initiator(&tag)?;
+        if !approve(session.peer_identity()) {
+            return Err(SessionError::IdentityMismatch);
+        }
 
-        // Authenticated: consume the one-time prekey and remember the base key.
+        // Authenticated and approved: consume the one-time prekey and
+        // remember the base key for the signed prekey's lifetime.
         if let Some(id) = fields.one_time_prekey_id {
             self.one_time_prekeys.remove(&id);
         }
-        if self.accepted_base_keys.len() >= MAX_REMEMBERED_BASE_KEYS {
-            self.accepted_base_keys.pop_front();
+        if let Some(signed_prekey) = self.signed_prekeys.find_mut(fields.signed_prekey_id) {
+            signed_prekey.remember(fields.base_key, tag);
         }
-        self.accepted_base_keys.push_back(fields.base_key);
         Ok(AcceptedSession { session, plaintext })
-    }
-
-    fn find_signed_prekey(&self, id: u32) -> Option<&SignedPreKey> {
-        std::iter::once(&self.signed_prekey)
-            .chain(self.previous_signed_prekey.as_ref())
-            .find(|k| k.id == id)
     }
 
     fn take_prekey_id(&mut self) -> u32 {
@@ -263,21 +329,6 @@ impl core::fmt::Debug for Account {
             .field("secrets", &"[redacted]")
             .finish()
     }
-}
-
-fn make_signed_prekey(identity: &Identity, id: u32) -> Result<SignedPreKey, PreKeyError> {
-    let secret = StaticSecret::from(*rng::secret_bytes::<32>()?);
-    let public = PublicKey::from(&secret);
-    let signature = identity.sign(&prekey::signed_prekey_message(
-        identity.public_identity(),
-        id,
-        public.as_bytes(),
-    ));
-    Ok(SignedPreKey {
-        id,
-        secret,
-        signature,
-    })
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

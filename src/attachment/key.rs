@@ -90,6 +90,8 @@ impl AttachmentKey {
 
 impl core::fmt::Debug for AttachmentKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "AttachmentKey({}, [redacted])", self.age_recipient())
+        // Not even the recipient: it names the attachment (whoever knows it
+        // can address files to it) and is derived from the secret.
+        f.write_str("AttachmentKey([redacted])")
     }
 }

@@ -1,4 +1,5 @@
-//! Human-readable fingerprints of public identities (`PROTOCOL.md` §1.3).
+//! Human-readable fingerprints of public identities (`PROTOCOL.md` §1.3) and
+//! of public user identities (§8.2).
 
 use core::fmt;
 
@@ -20,9 +21,15 @@ pub struct Fingerprint([u32; GROUPS]);
 
 impl Fingerprint {
     pub(super) fn of(identity: &PublicIdentity) -> Self {
+        Self::of_encoding(DOMAIN_FINGERPRINT, identity.as_bytes())
+    }
+
+    /// The fingerprint of a public key encoding under a domain string: of a
+    /// device identity (§1.3) or of a user identity (§8.2).
+    pub(crate) fn of_encoding(domain: &[u8], encoding: &[u8]) -> Self {
         let digest = Sha512::new()
-            .chain_update(DOMAIN_FINGERPRINT)
-            .chain_update(identity.as_bytes())
+            .chain_update(domain)
+            .chain_update(encoding)
             .finalize();
         let mut groups = [0u32; GROUPS];
         for (group, chunk) in groups.iter_mut().zip(digest.chunks_exact(5)) {
@@ -41,14 +48,20 @@ impl Fingerprint {
 
 impl fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, group) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            write!(f, "{group:05}")?;
-        }
-        Ok(())
+        write_groups(f, &self.0)
     }
+}
+
+/// Five-digit groups separated by spaces, as fingerprints and safety
+/// numbers are shown.
+pub(crate) fn write_groups(f: &mut fmt::Formatter<'_>, groups: &[u32]) -> fmt::Result {
+    for (i, group) in groups.iter().enumerate() {
+        if i > 0 {
+            f.write_str(" ")?;
+        }
+        write!(f, "{group:05}")?;
+    }
+    Ok(())
 }
 
 impl fmt::Debug for Fingerprint {

@@ -1,7 +1,7 @@
 //! Device identities (`PROTOCOL.md` §1): an X25519 key-agreement key and an
 //! Ed25519 signing key, generated from the platform CSPRNG.
 
-mod fingerprint;
+pub(crate) mod fingerprint;
 mod public;
 
 pub use fingerprint::Fingerprint;

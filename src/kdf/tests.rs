@@ -1,6 +1,6 @@
 use super::*;
 
-const ALL: [(&str, &[u8]); 13] = [
+const ALL: &[(&str, &[u8])] = &[
     ("INFO_AGE_X25519", INFO_AGE_X25519),
     ("INFO_AGE_HEADER", INFO_AGE_HEADER),
     ("INFO_AGE_PAYLOAD", INFO_AGE_PAYLOAD),
@@ -14,6 +14,15 @@ const ALL: [(&str, &[u8]); 13] = [
     ("DOMAIN_SIGNED_PREKEY", DOMAIN_SIGNED_PREKEY),
     ("DOMAIN_SESSION_ID", DOMAIN_SESSION_ID),
     ("INFO_PICKLE_KEY", INFO_PICKLE_KEY),
+    ("DOMAIN_USER_FINGERPRINT", DOMAIN_USER_FINGERPRINT),
+    ("DOMAIN_DEVICE_LIST", DOMAIN_DEVICE_LIST),
+    ("DOMAIN_INVITATION_TOKEN", DOMAIN_INVITATION_TOKEN),
+    ("INFO_INVITATION_PROOF_KEY", INFO_INVITATION_PROOF_KEY),
+    ("DOMAIN_INVITATION_PROOF", DOMAIN_INVITATION_PROOF),
+    ("DOMAIN_LINK_EPHEMERAL", DOMAIN_LINK_EPHEMERAL),
+    ("DOMAIN_LINK_COMMITMENT", DOMAIN_LINK_COMMITMENT),
+    ("DOMAIN_LINK_TRANSCRIPT", DOMAIN_LINK_TRANSCRIPT),
+    ("INFO_LINK_KEYS", INFO_LINK_KEYS),
 ];
 
 /// RFC 5869 Appendix A.1, test case 1.
@@ -44,7 +53,7 @@ fn rfc4231_test_case_2() {
 #[test]
 fn protocol_md_quotes_every_domain_string() {
     let doc = crate::test_support::PROTOCOL_MD;
-    for (name, value) in ALL {
+    for (name, value) in ALL.iter().copied() {
         let row = format!("| `{name}` | `{}` |", std::str::from_utf8(value).unwrap());
         assert!(doc.contains(&row), "PROTOCOL.md lacks {row}");
     }

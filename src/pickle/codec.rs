@@ -11,24 +11,44 @@ pub(crate) struct Writer {
     buf: Zeroizing<Vec<u8>>,
 }
 
+/// First allocation of a writer: most states fit without growing.
+const INITIAL_CAPACITY: usize = 1024;
+
 impl Writer {
     pub(crate) fn new() -> Self {
         Self {
-            buf: Zeroizing::new(Vec::new()),
+            buf: Zeroizing::new(Vec::with_capacity(INITIAL_CAPACITY)),
         }
     }
 
+    /// Makes room for `more` bytes. A `Vec` that grows by itself frees its
+    /// old buffer without wiping it, leaving secrets behind in freed memory;
+    /// this moves the contents to a larger buffer and wipes the old one.
+    fn reserve(&mut self, more: usize) {
+        let needed = self.buf.len().saturating_add(more);
+        if needed <= self.buf.capacity() {
+            return;
+        }
+        let mut larger = Zeroizing::new(Vec::with_capacity(needed.max(2 * self.buf.capacity())));
+        larger.extend_from_slice(&self.buf);
+        // The old buffer is zeroized as it drops.
+        self.buf = larger;
+    }
+
     pub(crate) fn u8(&mut self, value: u8) -> &mut Self {
-        self.buf.push(value);
-        self
+        self.bytes(&[value])
     }
 
     pub(crate) fn u32(&mut self, value: u32) -> &mut Self {
-        self.buf.extend_from_slice(&value.to_be_bytes());
-        self
+        self.bytes(&value.to_be_bytes())
+    }
+
+    pub(crate) fn u64(&mut self, value: u64) -> &mut Self {
+        self.bytes(&value.to_be_bytes())
     }
 
     pub(crate) fn bytes(&mut self, value: &[u8]) -> &mut Self {
+        self.reserve(value.len());
         self.buf.extend_from_slice(value);
         self
     }
@@ -65,6 +85,10 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn u8(&mut self) -> Result<u8, PickleError> {
         Ok(self.take(1)?[0])
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64, PickleError> {
+        Ok(u64::from_be_bytes(self.array()?))
     }
 
     pub(crate) fn u32(&mut self) -> Result<u32, PickleError> {

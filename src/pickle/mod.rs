@@ -37,6 +37,8 @@ pub(crate) enum PickleKind {
     Account = 0x41,
     /// A [`crate::Session`].
     Session = 0x53,
+    /// A [`crate::UserIdentity`].
+    UserIdentity = 0x55,
 }
 
 /// A 32-byte key that encrypts exported state. Supplied by the application
@@ -60,6 +62,20 @@ impl StorageKey {
             .try_into()
             .map_err(|_| PickleError::InvalidStorageKey)?;
         Ok(Self(array))
+    }
+
+    /// A fresh random key.
+    ///
+    /// # Errors
+    /// [`PickleError::Rng`].
+    pub fn generate() -> Result<Self, PickleError> {
+        Ok(Self(*rng::secret_bytes::<32>()?))
+    }
+
+    /// The key bytes, for the application to store under its own
+    /// protection.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
     }
 
     /// The AEAD key for one kind of blob:

@@ -96,6 +96,27 @@ pub(crate) fn seal_with(
     if message.len() > MAX_SEALED_MESSAGE_LEN {
         return Err(SealedError::MessageTooLarge);
     }
+    seal_payload_with(recipient, ephemeral_seed, nonce, |header_bytes| {
+        let payload = Zeroizing::new(match sender {
+            None => format::encode_payload(None, message),
+            Some(sender) => {
+                let sender_public = sender.public_identity().as_bytes();
+                let signed = sender_signed_bytes(header_bytes, recipient, sender_public, message);
+                format::encode_payload(Some((sender_public, &sender.sign(&signed))), message)
+            }
+        });
+        padding::padded(&payload)
+    })
+}
+
+/// Encrypts the payload that `make_payload` builds for the envelope's header,
+/// as it is: padding and bounds are the caller's (`PROTOCOL.md` §3.3–3.4).
+pub(crate) fn seal_payload_with(
+    recipient: &PublicIdentity,
+    ephemeral_seed: [u8; 32],
+    nonce: [u8; XNONCE_LEN],
+    make_payload: impl FnOnce(&[u8; SEALED_HEADER_LEN]) -> Zeroizing<Vec<u8>>,
+) -> Result<Vec<u8>, SealedError> {
     let ephemeral = StaticSecret::from(ephemeral_seed);
     let header = SealedHeader {
         recipient_hint: recipient_hint(recipient),
@@ -109,16 +130,7 @@ pub(crate) fn seal_with(
         &header.ephemeral_key,
         recipient,
     )?;
-
-    let mut payload = Zeroizing::new(match sender {
-        None => format::encode_payload(None, message),
-        Some(sender) => {
-            let sender_public = sender.public_identity().as_bytes();
-            let signed = sender_signed_bytes(&header_bytes, recipient, sender_public, message);
-            format::encode_payload(Some((sender_public, &sender.sign(&signed))), message)
-        }
-    });
-    padding::pad(&mut payload);
+    let payload = make_payload(&header_bytes);
 
     let aad = associated_data(&header_bytes, recipient);
     let ciphertext = aead::xchacha_seal(key.as_bytes(), &nonce, &aad, &payload)
@@ -145,6 +157,9 @@ pub(crate) fn seal_with(
 /// before any cryptography); [`SealedError::WrongRecipient`] if the envelope
 /// names another identity; [`SealedError::NonContributory`] for a low-order
 /// ephemeral key; [`SealedError::DecryptFailed`] if authentication fails;
+/// [`SealedError::Malformed`] for ill-formed authenticated contents;
+/// [`SealedError::MessageTooLarge`] for a message above
+/// [`MAX_SEALED_MESSAGE_LEN`] (which `seal` never makes);
 /// [`SealedError::BadSignature`] if a named sender's signature is invalid.
 pub fn open(recipient: &Identity, envelope: &[u8]) -> Result<OpenedMessage, SealedError> {
     let parsed = format::parse_envelope(envelope)?;
@@ -172,12 +187,22 @@ pub fn open(recipient: &Identity, envelope: &[u8]) -> Result<OpenedMessage, Seal
     let (sender, message) = format::parse_payload(payload)?;
     let sender = match sender {
         None => None,
-        Some(signed) => {
-            let identity =
-                PublicIdentity::from_bytes(signed.identity).map_err(|_| SealedError::Malformed)?;
+        Some(signed) => Some((
+            PublicIdentity::from_bytes(signed.identity).map_err(|_| SealedError::Malformed)?,
+            signed.signature,
+        )),
+    };
+    // The padding bucket of the largest signed message also holds longer
+    // anonymous ones, which seal never makes (PROTOCOL.md §3.5, step 10).
+    if message.len() > MAX_SEALED_MESSAGE_LEN {
+        return Err(SealedError::MessageTooLarge);
+    }
+    let sender = match sender {
+        None => None,
+        Some((identity, signature)) => {
             let signed_bytes =
                 sender_signed_bytes(parsed.header_bytes, us, identity.as_bytes(), message);
-            if !identity.verify(&signed_bytes, &signed.signature) {
+            if !identity.verify(&signed_bytes, &signature) {
                 return Err(SealedError::BadSignature);
             }
             Some(identity)

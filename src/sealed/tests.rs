@@ -201,18 +201,43 @@ fn seal_raw_payload(recipient: &PublicIdentity, payload: &[u8]) -> Vec<u8> {
 }
 
 #[test]
+fn message_one_over_the_limit_is_refused_on_open_too() {
+    // seal refuses it, but anyone can encrypt to a public identity with their
+    // own code: an anonymous payload of MAX_SEALED_MESSAGE_LEN + 1 bytes pads
+    // into the same bucket as the largest signed message, so the envelope is
+    // within MAX_SEALED_ENVELOPE_LEN and authenticates.
+    let clinic = clinic();
+    let payload = padding::padded(&format::encode_payload(
+        None,
+        &vec![0x61; MAX_SEALED_MESSAGE_LEN + 1],
+    ));
+    let envelope = seal_raw_payload(clinic.public_identity(), &payload);
+    assert!(envelope.len() <= MAX_SEALED_ENVELOPE_LEN);
+    assert_eq!(code(open(&clinic, &envelope)), "message_too_large");
+
+    let payload = padding::padded(&format::encode_payload(
+        None,
+        &vec![0x61; MAX_SEALED_MESSAGE_LEN],
+    ));
+    let envelope = seal_raw_payload(clinic.public_identity(), &payload);
+    assert_eq!(
+        open(&clinic, &envelope).unwrap().message().len(),
+        MAX_SEALED_MESSAGE_LEN
+    );
+}
+
+#[test]
 fn forged_sender_signature_is_rejected() {
     let (clinic, patient) = (clinic(), patient());
     let impostor = Identity::from_seeds([0x51; 32], [0x52; 32]);
     // The impostor claims to be the patient but can only sign as itself.
-    let mut payload = format::encode_payload(
+    let payload = padding::padded(&format::encode_payload(
         Some((
             patient.public_identity().as_bytes(),
             &impostor.sign(b"anything"),
         )),
         b"send my records to this address",
-    );
-    padding::pad(&mut payload);
+    ));
     let envelope = seal_raw_payload(clinic.public_identity(), &payload);
     assert_eq!(code(open(&clinic, &envelope)), "bad_signature");
 }
@@ -231,11 +256,10 @@ fn signature_from_another_envelope_does_not_transfer() {
         patient.public_identity().as_bytes(),
         b"consent given",
     ));
-    let mut payload = format::encode_payload(
+    let payload = padding::padded(&format::encode_payload(
         Some((patient.public_identity().as_bytes(), &signature)),
         b"consent given",
-    );
-    padding::pad(&mut payload);
+    ));
     let forwarded = seal_raw_payload(third.public_identity(), &payload);
     assert_eq!(code(open(&third, &forwarded)), "bad_signature");
 }
@@ -244,8 +268,7 @@ fn signature_from_another_envelope_does_not_transfer() {
 fn authenticated_but_malformed_payloads_are_rejected() {
     let clinic = clinic();
     // Unknown sender flag.
-    let mut payload = vec![0x07, b'h', b'i'];
-    padding::pad(&mut payload);
+    let payload = padding::padded(&[0x07, b'h', b'i']);
     assert_eq!(
         code(open(
             &clinic,
@@ -254,8 +277,7 @@ fn authenticated_but_malformed_payloads_are_rejected() {
         "malformed_envelope"
     );
     // Signed flag with too few bytes for identity and signature.
-    let mut payload = vec![0x01; 40];
-    padding::pad(&mut payload);
+    let payload = padding::padded(&[0x01; 40]);
     assert_eq!(
         code(open(
             &clinic,

@@ -1,7 +1,9 @@
 //! Symmetric-key ratchet (`PROTOCOL.md` §5.3–5.4): root, chain and message
 //! keys and the KDFs between them.
 
-use crate::aead::{self, NONCE_LEN};
+use zeroize::Zeroizing;
+
+use crate::aead::{self, XNONCE_LEN};
 use crate::kdf::{self, INFO_MESSAGE_KEY, INFO_RATCHET_ROOT};
 use crate::secret::secret_key;
 
@@ -14,7 +16,10 @@ secret_key!(
     clone ChainKey
 );
 secret_key!(
-    /// The key of exactly one message; deleted once used.
+    /// The key of one position in a chain; deleted once used. After a state
+    /// rollback the same key can be derived again, so it is never used as an
+    /// AEAD key with a derived nonce: every message draws a fresh random
+    /// nonce (`PROTOCOL.md` §5.4).
     clone MessageKey
 );
 
@@ -53,26 +58,32 @@ pub(crate) struct Inauthentic;
 
 impl MessageKey {
     /// HKDF(salt = 32 zero bytes, ikm = message key, info =
-    /// INFO_MESSAGE_KEY), 44 bytes: a ChaCha20-Poly1305 key and nonce.
-    fn cipher_key_and_nonce(&self) -> (zeroize::Zeroizing<[u8; 32]>, [u8; NONCE_LEN]) {
-        let okm = kdf::hkdf_sha256::<44>(&[0u8; 32], self.as_bytes(), INFO_MESSAGE_KEY);
-        let mut key = zeroize::Zeroizing::new([0u8; 32]);
-        let mut nonce = [0u8; NONCE_LEN];
-        key.copy_from_slice(&okm[..32]);
-        nonce.copy_from_slice(&okm[32..]);
-        (key, nonce)
+    /// INFO_MESSAGE_KEY), 32 bytes: the XChaCha20-Poly1305 key.
+    fn cipher_key(&self) -> Zeroizing<[u8; 32]> {
+        kdf::hkdf_sha256::<32>(&[0u8; 32], self.as_bytes(), INFO_MESSAGE_KEY)
     }
 
-    /// Encrypts one padded plaintext; consumes the key.
-    pub(crate) fn seal(self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Inauthentic> {
-        let (key, nonce) = self.cipher_key_and_nonce();
-        aead::chacha_seal(&key, &nonce, aad, plaintext).map_err(|_| Inauthentic)
+    /// Encrypts one padded plaintext under the random `nonce` the header
+    /// carries; consumes the key.
+    pub(crate) fn seal(
+        self,
+        nonce: &[u8; XNONCE_LEN],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, Inauthentic> {
+        aead::xchacha_seal(&self.cipher_key(), nonce, aad, plaintext).map_err(|_| Inauthentic)
     }
 
     /// Decrypts one ciphertext. Borrows the key: the caller deletes it only if
     /// this succeeds.
-    pub(crate) fn open(&self, aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, Inauthentic> {
-        let (key, nonce) = self.cipher_key_and_nonce();
-        aead::chacha_open(&key, &nonce, aad, ciphertext).map_err(|_| Inauthentic)
+    pub(crate) fn open(
+        &self,
+        nonce: &[u8; XNONCE_LEN],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Inauthentic> {
+        aead::xchacha_open(&self.cipher_key(), nonce, aad, ciphertext)
+            .map(Zeroizing::new)
+            .map_err(|_| Inauthentic)
     }
 }

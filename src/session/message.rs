@@ -4,14 +4,16 @@
 
 use serde::Serialize;
 
-use crate::aead::TAG_LEN;
+use crate::aead::{TAG_LEN, XNONCE_LEN};
 use crate::error::SessionError;
 use crate::identity::PUBLIC_IDENTITY_LEN;
 use crate::padding::{MIN_PADDED_LEN, padded_len};
 use crate::wire::u32_at;
 
-/// Version byte of session messages.
-pub const SESSION_MESSAGE_VERSION: u8 = 1;
+/// Version byte of session messages. Version 1 derived the nonce from the
+/// message key, so a rolled-back state reused key and nonce; it is refused
+/// (`unsupported_version`).
+pub const SESSION_MESSAGE_VERSION: u8 = 2;
 
 /// Kind byte of a normal ratchet message: `'M'`.
 pub(crate) const KIND_MESSAGE: u8 = 0x4d;
@@ -22,8 +24,8 @@ pub(crate) const KIND_PREKEY: u8 = 0x50;
 pub const SESSION_ID_LEN: usize = 8;
 
 /// Length of a normal message's header: version, kind, session id, ratchet
-/// key, previous chain length, counter.
-pub(crate) const MESSAGE_HEADER_LEN: usize = 2 + SESSION_ID_LEN + 32 + 4 + 4;
+/// key, previous chain length, counter, random nonce.
+pub(crate) const MESSAGE_HEADER_LEN: usize = 2 + SESSION_ID_LEN + 32 + 4 + 4 + XNONCE_LEN;
 
 /// Length of a prekey message's fields before the embedded normal message:
 /// version, kind, identity, base key, signed prekey id, flags, one-time
@@ -54,7 +56,13 @@ pub(crate) struct MessageHeader {
 }
 
 impl MessageHeader {
-    pub(crate) fn to_bytes(&self, session_id: &[u8; SESSION_ID_LEN]) -> [u8; MESSAGE_HEADER_LEN] {
+    /// The wire header: these fields with the session id and the message's
+    /// random nonce.
+    pub(crate) fn to_bytes(
+        &self,
+        session_id: &[u8; SESSION_ID_LEN],
+        nonce: &[u8; XNONCE_LEN],
+    ) -> [u8; MESSAGE_HEADER_LEN] {
         let mut out = [0u8; MESSAGE_HEADER_LEN];
         out[0] = SESSION_MESSAGE_VERSION;
         out[1] = KIND_MESSAGE;
@@ -62,6 +70,7 @@ impl MessageHeader {
         out[10..42].copy_from_slice(&self.ratchet_key);
         out[42..46].copy_from_slice(&self.previous_chain_len.to_be_bytes());
         out[46..50].copy_from_slice(&self.counter.to_be_bytes());
+        out[50..MESSAGE_HEADER_LEN].copy_from_slice(nonce);
         out
     }
 }
@@ -70,6 +79,7 @@ impl MessageHeader {
 pub(crate) struct ParsedMessage<'a> {
     pub(crate) session_id: [u8; SESSION_ID_LEN],
     pub(crate) header: MessageHeader,
+    pub(crate) nonce: [u8; XNONCE_LEN],
     pub(crate) header_bytes: &'a [u8],
     pub(crate) ciphertext: &'a [u8],
 }
@@ -173,8 +183,11 @@ fn parse_message(bytes: &[u8]) -> Result<ParsedMessage<'_>, SessionError> {
     session_id.copy_from_slice(&header_bytes[2..10]);
     let mut ratchet_key = [0u8; 32];
     ratchet_key.copy_from_slice(&header_bytes[10..42]);
+    let mut nonce = [0u8; XNONCE_LEN];
+    nonce.copy_from_slice(&header_bytes[50..MESSAGE_HEADER_LEN]);
     Ok(ParsedMessage {
         session_id,
+        nonce,
         header: MessageHeader {
             ratchet_key,
             previous_chain_len: u32_at(header_bytes, 42),

@@ -30,6 +30,7 @@ pub(crate) use x3dh::{X3dhOutput, respond};
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
+use crate::aead::XNONCE_LEN;
 use crate::error::{PickleError, PreKeyError, SessionError};
 use crate::identity::{Identity, PublicIdentity};
 use crate::padding;
@@ -155,11 +156,14 @@ impl Session {
         }
         let mut state = self.state.clone();
         let (header, message_key) = state.next_sending_key()?;
-        let header_bytes = header.to_bytes(&self.session_id);
-        let mut padded = Zeroizing::new(plaintext.to_vec());
-        padding::pad(&mut padded);
+        // A fresh random nonce for every message: even if this state was
+        // restored from an export that already sent this counter, key and
+        // nonce never repeat together (PROTOCOL.md §5.4).
+        let nonce = rng::public_bytes::<XNONCE_LEN>()?;
+        let header_bytes = header.to_bytes(&self.session_id, &nonce);
+        let padded = padding::padded(plaintext);
         let ciphertext = message_key
-            .seal(&self.aad(&header_bytes), &padded)
+            .seal(&nonce, &self.aad(&header_bytes), &padded)
             .map_err(|_| SessionError::MessageTooLarge)?;
 
         let mut out =
@@ -186,7 +190,7 @@ impl Session {
     /// [`SessionError::Truncated`]. Then [`SessionError::WrongSession`],
     /// [`SessionError::Replayed`], [`SessionError::TooManySkipped`],
     /// [`SessionError::NonContributory`], [`SessionError::DecryptFailed`].
-    pub fn decrypt(&mut self, message: &[u8]) -> Result<Vec<u8>, SessionError> {
+    pub fn decrypt(&mut self, message: &[u8]) -> Result<Zeroizing<Vec<u8>>, SessionError> {
         match message::parse(message)? {
             ParsedEnvelope::Message(inner) => self.decrypt_parsed(&inner),
             ParsedEnvelope::PreKey(fields, inner) => {
@@ -205,19 +209,26 @@ impl Session {
     pub(crate) fn decrypt_parsed(
         &mut self,
         message: &ParsedMessage<'_>,
-    ) -> Result<Vec<u8>, SessionError> {
+    ) -> Result<Zeroizing<Vec<u8>>, SessionError> {
         if message.session_id != self.session_id {
             return Err(SessionError::WrongSession);
         }
         let mut state = self.state.clone();
         let message_key = state.receiving_key(&message.header)?;
-        let padded = Zeroizing::new(
-            message_key
-                .open(&self.aad(message.header_bytes), message.ciphertext)
-                .map_err(|_| SessionError::DecryptFailed)?,
-        );
+        let padded = message_key
+            .open(
+                &message.nonce,
+                &self.aad(message.header_bytes),
+                message.ciphertext,
+            )
+            .map_err(|_| SessionError::DecryptFailed)?;
         let plaintext = padding::unpad(&padded).ok_or(SessionError::Malformed)?;
-        let plaintext = plaintext.to_vec();
+        // The padding bucket of the largest message holds a little more than
+        // the limit; a peer that sends more is refused like a sender would be.
+        if plaintext.len() > MAX_SESSION_MESSAGE_LEN {
+            return Err(SessionError::MessageTooLarge);
+        }
+        let plaintext = Zeroizing::new(plaintext.to_vec());
         self.state = state;
         self.pending_prekey = None;
         Ok(plaintext)

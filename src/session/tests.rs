@@ -12,12 +12,12 @@ fn established() -> (Account, Account, Session, Session) {
     bob.generate_one_time_prekeys(5).unwrap();
     let mut a = Session::initiate(alice.identity(), &bob.prekey_bundle(), None).unwrap();
     let first = a.encrypt(b"hello").unwrap();
-    let accepted = bob.accept_session(&first).unwrap();
-    assert_eq!(accepted.plaintext, b"hello");
+    let accepted = bob.accept_session(&first, |_| true).unwrap();
+    assert_eq!(accepted.plaintext.to_vec(), b"hello");
     (alice, bob, a, accepted.session)
 }
 
-fn code(result: Result<Vec<u8>, SessionError>) -> &'static str {
+fn code<T: core::fmt::Debug>(result: Result<T, SessionError>) -> &'static str {
     result.unwrap_err().code()
 }
 
@@ -41,7 +41,10 @@ fn conversation_both_ways_with_a_ratchet_step_each_turn() {
             assert_ne!(ratchet_key, last_ratchet_key, "new ratchet key every turn");
         }
         last_ratchet_key = ratchet_key;
-        assert_eq!(receiver.decrypt(&message).unwrap(), text.as_bytes());
+        assert_eq!(
+            receiver.decrypt(&message).unwrap().to_vec(),
+            text.as_bytes()
+        );
     }
 }
 
@@ -56,12 +59,12 @@ fn initiator_sends_prekey_messages_until_the_first_reply() {
     assert_eq!(m2[1], b'P');
     assert!(a.is_awaiting_reply());
     // The second message arrives first and starts the session.
-    let mut b = bob.accept_session(&m2).unwrap();
-    assert_eq!(b.plaintext, b"two");
-    assert_eq!(b.session.decrypt(&m1).unwrap(), b"one");
+    let mut b = bob.accept_session(&m2, |_| true).unwrap();
+    assert_eq!(b.plaintext.to_vec(), b"two");
+    assert_eq!(b.session.decrypt(&m1).unwrap().to_vec(), b"one");
     let reply = b.session.encrypt(b"got both").unwrap();
     assert_eq!(reply[1], b'M');
-    assert_eq!(a.decrypt(&reply).unwrap(), b"got both");
+    assert_eq!(a.decrypt(&reply).unwrap().to_vec(), b"got both");
     assert!(!a.is_awaiting_reply());
     assert_eq!(a.encrypt(b"three").unwrap()[1], b'M');
 }
@@ -72,14 +75,17 @@ fn out_of_order_within_and_across_chains() {
     let a1: Vec<_> = (0..5)
         .map(|i| a.encrypt(format!("a{i}").as_bytes()).unwrap())
         .collect();
-    assert_eq!(b.decrypt(&a1[3]).unwrap(), b"a3");
+    assert_eq!(b.decrypt(&a1[3]).unwrap().to_vec(), b"a3");
     let b1 = b.encrypt(b"b0").unwrap();
-    assert_eq!(a.decrypt(&b1).unwrap(), b"b0");
+    assert_eq!(a.decrypt(&b1).unwrap().to_vec(), b"b0");
     let a2 = a.encrypt(b"next chain").unwrap();
-    assert_eq!(b.decrypt(&a2).unwrap(), b"next chain");
+    assert_eq!(b.decrypt(&a2).unwrap().to_vec(), b"next chain");
     // Late messages from the previous chain still decrypt, each once.
     for i in [4, 0, 2, 1] {
-        assert_eq!(b.decrypt(&a1[i]).unwrap(), format!("a{i}").as_bytes());
+        assert_eq!(
+            b.decrypt(&a1[i]).unwrap().to_vec(),
+            format!("a{i}").as_bytes()
+        );
     }
     assert_eq!(code(b.decrypt(&a1[0])), "replayed_message");
     assert_eq!(code(b.decrypt(&a1[3])), "replayed_message");
@@ -89,17 +95,17 @@ fn out_of_order_within_and_across_chains() {
 fn replayed_message_is_rejected_and_the_session_carries_on() {
     let (_, _, mut a, mut b) = established();
     let m = a.encrypt(b"take 2 tablets").unwrap();
-    assert_eq!(b.decrypt(&m).unwrap(), b"take 2 tablets");
+    assert_eq!(b.decrypt(&m).unwrap().to_vec(), b"take 2 tablets");
     assert_eq!(code(b.decrypt(&m)), "replayed_message");
     let next = a.encrypt(b"after replay").unwrap();
-    assert_eq!(b.decrypt(&next).unwrap(), b"after replay");
+    assert_eq!(b.decrypt(&next).unwrap().to_vec(), b"after replay");
 }
 
 #[test]
 fn every_bit_flip_is_rejected_and_changes_nothing() {
     let (_, _, mut a, mut b) = established();
     let reply = b.encrypt(b"reply").unwrap();
-    a.decrypt(&reply).unwrap();
+    a.decrypt(&reply).unwrap().to_vec();
     let message = a.encrypt(b"BP 120/80").unwrap();
     for bit in 0..message.len() * 8 {
         let mut tampered = message.clone();
@@ -116,7 +122,7 @@ fn every_bit_flip_is_rejected_and_changes_nothing() {
         };
         assert!(allowed.contains(&got), "bit {bit}: {got}");
     }
-    assert_eq!(b.decrypt(&message).unwrap(), b"BP 120/80");
+    assert_eq!(b.decrypt(&message).unwrap().to_vec(), b"BP 120/80");
 }
 
 #[test]
@@ -129,11 +135,17 @@ fn every_bit_flip_of_a_prekey_message_is_refused_without_consuming_anything() {
     for bit in (0..first.len() * 8).step_by(3) {
         let mut tampered = first.clone();
         tampered[bit / 8] ^= 1 << (bit % 8);
-        assert!(bob.accept_session(&tampered).is_err(), "bit {bit}");
+        assert!(
+            bob.accept_session(&tampered, |_| true).is_err(),
+            "bit {bit}"
+        );
         assert_eq!(bob.one_time_prekey_count(), 1, "bit {bit}");
     }
     assert_eq!(
-        bob.accept_session(&first).unwrap().plaintext,
+        bob.accept_session(&first, |_| true)
+            .unwrap()
+            .plaintext
+            .to_vec(),
         b"first contact"
     );
     assert_eq!(bob.one_time_prekey_count(), 0);
@@ -152,12 +164,12 @@ fn jump_beyond_the_skip_cap_is_refused_and_nothing_is_stored() {
     // Exactly at the cap is accepted.
     let last = held.last().unwrap();
     assert_eq!(
-        b.decrypt(last).unwrap(),
+        b.decrypt(last).unwrap().to_vec(),
         format!("m{MAX_SKIPPED_PER_CHAIN}").as_bytes()
     );
     assert_eq!(b.state.skipped.len(), MAX_SKIPPED_PER_CHAIN as usize);
-    assert_eq!(b.decrypt(&held[0]).unwrap(), b"m0");
-    assert_eq!(b.decrypt(&beyond).unwrap(), b"too far");
+    assert_eq!(b.decrypt(&held[0]).unwrap().to_vec(), b"m0");
+    assert_eq!(b.decrypt(&beyond).unwrap().to_vec(), b"too far");
 }
 
 #[test]
@@ -170,14 +182,14 @@ fn skipped_store_evicts_the_oldest_beyond_the_total_cap() {
         if round == 0 {
             oldest = Some(chain[0].clone());
         }
-        b.decrypt(chain.last().unwrap()).unwrap();
+        b.decrypt(chain.last().unwrap()).unwrap().to_vec();
         let reply = b.encrypt(b"ack").unwrap();
-        a.decrypt(&reply).unwrap();
+        a.decrypt(&reply).unwrap().to_vec();
     }
     assert_eq!(b.state.skipped.len(), MAX_SKIPPED_TOTAL);
     assert_eq!(code(b.decrypt(&oldest.unwrap())), "replayed_message");
     let fresh = a.encrypt(b"still fine").unwrap();
-    assert_eq!(b.decrypt(&fresh).unwrap(), b"still fine");
+    assert_eq!(b.decrypt(&fresh).unwrap().to_vec(), b"still fine");
 }
 
 #[test]
@@ -194,7 +206,10 @@ fn altered_prekey_fields_are_rejected_by_an_existing_session() {
             "bit {bit}: {got}"
         );
     }
-    assert_eq!(b.decrypt(&second).unwrap(), b"second prekey message");
+    assert_eq!(
+        b.decrypt(&second).unwrap().to_vec(),
+        b"second prekey message"
+    );
     // The initiator never accepts a prekey message into its own session.
     let reflected = second.clone();
     assert_eq!(code(a.decrypt(&reflected)), "wrong_session");
@@ -207,7 +222,7 @@ fn message_for_another_session_is_rejected() {
     let foreign = other.encrypt(b"not yours").unwrap();
     assert_eq!(code(b.decrypt(&foreign)), "wrong_session");
     let good = a.encrypt(b"yours").unwrap();
-    assert_eq!(b.decrypt(&good).unwrap(), b"yours");
+    assert_eq!(b.decrypt(&good).unwrap().to_vec(), b"yours");
 }
 
 #[test]
@@ -231,9 +246,9 @@ fn structural_defects_get_their_own_codes() {
     );
     let largest = a.encrypt(&vec![7; MAX_SESSION_MESSAGE_LEN]).unwrap();
     assert!(largest.len() <= MAX_SESSION_ENVELOPE_LEN);
-    assert_eq!(b.decrypt(&m).unwrap(), b"x");
+    assert_eq!(b.decrypt(&m).unwrap().to_vec(), b"x");
     assert_eq!(
-        b.decrypt(&largest).unwrap(),
+        b.decrypt(&largest).unwrap().to_vec(),
         vec![7; MAX_SESSION_MESSAGE_LEN]
     );
 }
@@ -241,7 +256,7 @@ fn structural_defects_get_their_own_codes() {
 #[test]
 fn low_order_ratchet_keys_are_refused() {
     let (_, _, mut a, mut b) = established();
-    a.decrypt(&b.encrypt(b"reply").unwrap()).unwrap();
+    a.decrypt(&b.encrypt(b"reply").unwrap()).unwrap().to_vec();
     let m = a.encrypt(b"x").unwrap();
     assert_eq!(m[1], b'M');
     for point in LOW_ORDER_POINTS {
@@ -249,7 +264,7 @@ fn low_order_ratchet_keys_are_refused() {
         bad[10..42].copy_from_slice(&hex::decode(point).unwrap());
         assert_eq!(code(b.decrypt(&bad)), "non_contributory_key", "{point}");
     }
-    assert_eq!(b.decrypt(&m).unwrap(), b"x");
+    assert_eq!(b.decrypt(&m).unwrap().to_vec(), b"x");
 }
 
 #[test]
@@ -278,7 +293,7 @@ fn forward_secrecy_earlier_messages_cannot_be_decrypted_from_later_state() {
         .map(|i| a.encrypt(format!("m{i}").as_bytes()).unwrap())
         .collect();
     for m in &sent {
-        b.decrypt(m).unwrap();
+        b.decrypt(m).unwrap().to_vec();
     }
     // Everything Bob's device holds after message N, as an attacker would
     // find it on disk.
@@ -302,16 +317,25 @@ fn post_compromise_recovery_after_both_sides_ratchet() {
 
     // Right after the theft the thief reads along.
     let compromised = a.encrypt(b"before recovery").unwrap();
-    assert_eq!(thief.decrypt(&compromised).unwrap(), b"before recovery");
-    assert_eq!(b.decrypt(&compromised).unwrap(), b"before recovery");
+    assert_eq!(
+        thief.decrypt(&compromised).unwrap().to_vec(),
+        b"before recovery"
+    );
+    assert_eq!(
+        b.decrypt(&compromised).unwrap().to_vec(),
+        b"before recovery"
+    );
 
     // Alice takes a DH ratchet step on Bob's reply; Bob takes one on hers.
     let reply = b.encrypt(b"bob replies").unwrap();
-    assert_eq!(a.decrypt(&reply).unwrap(), b"bob replies");
+    assert_eq!(a.decrypt(&reply).unwrap().to_vec(), b"bob replies");
     let alice_stepped = a.encrypt(b"alice stepped").unwrap();
-    assert_eq!(b.decrypt(&alice_stepped).unwrap(), b"alice stepped");
+    assert_eq!(
+        b.decrypt(&alice_stepped).unwrap().to_vec(),
+        b"alice stepped"
+    );
     let bob_stepped = b.encrypt(b"bob stepped").unwrap();
-    assert_eq!(a.decrypt(&bob_stepped).unwrap(), b"bob stepped");
+    assert_eq!(a.decrypt(&bob_stepped).unwrap().to_vec(), b"bob stepped");
 
     // Both sides have now ratcheted with keys made after the theft: the
     // thief's copy (which also sees every message go by) is locked out.
@@ -319,7 +343,7 @@ fn post_compromise_recovery_after_both_sides_ratchet() {
     for text in [&b"healed"[..], b"still private", b"and again"] {
         let m = a.encrypt(text).unwrap();
         assert!(thief.decrypt(&m).is_err());
-        assert_eq!(b.decrypt(&m).unwrap(), text);
+        assert_eq!(b.decrypt(&m).unwrap().to_vec(), text);
     }
 }
 
@@ -330,9 +354,9 @@ fn export_import_mid_conversation_carries_on() {
     let pending = a.encrypt(b"in flight").unwrap();
     let mut b = Session::import(&key, &b.export(&key).unwrap()).unwrap();
     let mut a = Session::import(&key, &a.export(&key).unwrap()).unwrap();
-    assert_eq!(b.decrypt(&pending).unwrap(), b"in flight");
+    assert_eq!(b.decrypt(&pending).unwrap().to_vec(), b"in flight");
     let reply = b.encrypt(b"restored").unwrap();
-    assert_eq!(a.decrypt(&reply).unwrap(), b"restored");
+    assert_eq!(a.decrypt(&reply).unwrap().to_vec(), b"restored");
 }
 
 #[test]
@@ -435,7 +459,7 @@ proptest! {
                     let result = if to_bob {
                         match b.as_mut() {
                             Some(session) => session.decrypt(&message),
-                            None => bob.accept_session(&message).map(|accepted| {
+                            None => bob.accept_session(&message, |_| true).map(|accepted| {
                                 b = Some(accepted.session);
                                 accepted.plaintext
                             }),
@@ -446,7 +470,7 @@ proptest! {
                     if delivered {
                         prop_assert_eq!(result.unwrap_err().code(), "replayed_message");
                     } else {
-                        prop_assert_eq!(result.unwrap(), text);
+                        prop_assert_eq!(result.unwrap().to_vec(), text);
                     }
                     if keep {
                         pending[index].3 = true;
@@ -473,7 +497,10 @@ proptest! {
 
 #[test]
 fn protocol_md_limits_match_the_code() {
-    use crate::account::{MAX_ONE_TIME_PREKEYS, MAX_REMEMBERED_BASE_KEYS};
+    use crate::account::{
+        MAX_BASE_KEYS_PER_SIGNED_PREKEY, MAX_ONE_TIME_PREKEYS, SIGNED_PREKEY_GRACE_SECS,
+        SIGNED_PREKEY_ROTATION_SECS,
+    };
     use crate::test_support::protocol_md_limit;
     assert_eq!(
         protocol_md_limit("MAX_SESSION_MESSAGE_LEN").unwrap(),
@@ -496,11 +523,199 @@ fn protocol_md_limits_match_the_code() {
         ratchet::MAX_RETIRED_CHAINS
     );
     assert_eq!(
-        protocol_md_limit("MAX_REMEMBERED_BASE_KEYS").unwrap(),
-        MAX_REMEMBERED_BASE_KEYS
+        protocol_md_limit("MAX_BASE_KEYS_PER_SIGNED_PREKEY").unwrap(),
+        MAX_BASE_KEYS_PER_SIGNED_PREKEY
+    );
+    assert_eq!(
+        protocol_md_limit("MAX_SESSIONS_PER_INITIATOR").unwrap(),
+        crate::account::MAX_SESSIONS_PER_INITIATOR
+    );
+    assert_eq!(
+        protocol_md_limit("MAX_PREVIOUS_SIGNED_PREKEYS").unwrap(),
+        crate::account::MAX_PREVIOUS_SIGNED_PREKEYS
+    );
+    assert_eq!(
+        protocol_md_limit("SIGNED_PREKEY_ROTATION_SECS").unwrap() as u64,
+        SIGNED_PREKEY_ROTATION_SECS
+    );
+    assert_eq!(
+        protocol_md_limit("SIGNED_PREKEY_GRACE_SECS").unwrap() as u64,
+        SIGNED_PREKEY_GRACE_SECS
     );
     assert!(
         crate::test_support::PROTOCOL_MD
             .contains(&format!("`MAX_ONE_TIME_PREKEYS` = {MAX_ONE_TIME_PREKEYS}"))
+    );
+}
+
+/// A normal message's body (ciphertext without tag) and its nonce.
+fn body_and_nonce(message: &[u8]) -> (&[u8], &[u8]) {
+    let header = message::MESSAGE_HEADER_LEN;
+    (
+        &message[header..message.len() - crate::aead::TAG_LEN],
+        &message[header - crate::aead::XNONCE_LEN..header],
+    )
+}
+
+#[test]
+fn rolled_back_state_never_reuses_key_and_nonce() {
+    let key = StorageKey::from_bytes([9; 32]);
+    let (_, _, mut a, mut b) = established();
+    // One reply so that Alice sends normal (not prekey) messages.
+    a.decrypt(&b.encrypt(b"ok").unwrap()).unwrap();
+    let saved = a.export(&key).unwrap();
+    let receiver_saved = b.export(&key).unwrap();
+
+    // Two tabs restore the same state and each sends a different message
+    // at the same chain position.
+    let p1 = b"biopsy: benign.";
+    let p2 = b"biopsy: malign.";
+    let c1 = a.encrypt(p1).unwrap();
+    let mut tab = Session::import(&key, &saved).unwrap();
+    let c2 = tab.encrypt(p2).unwrap();
+    assert_eq!(c1[..50], c2[..50], "same session, ratchet key and counter");
+
+    let (body1, nonce1) = body_and_nonce(&c1);
+    let (body2, nonce2) = body_and_nonce(&c2);
+    assert_ne!(nonce1, nonce2, "every message draws a fresh nonce");
+    let cipher_xor: Vec<u8> = body1.iter().zip(body2).map(|(x, y)| x ^ y).collect();
+    let plain_xor: Vec<u8> = padding::padded(p1)
+        .iter()
+        .zip(padding::padded(p2).iter())
+        .map(|(x, y)| x ^ y)
+        .collect();
+    assert_eq!(cipher_xor.len(), plain_xor.len());
+    assert_ne!(cipher_xor, plain_xor, "no shared keystream");
+    // Not even a shared keystream block: no 64-byte block of the XOR matches.
+    for (c, p) in cipher_xor.chunks(64).zip(plain_xor.chunks(64)) {
+        assert_ne!(c, p);
+    }
+
+    // Each decrypts exactly once at a receiver, and the second one to arrive
+    // at the same position is a replay.
+    assert_eq!(b.decrypt(&c1).unwrap().to_vec(), p1);
+    assert_eq!(code(b.decrypt(&c1)), "replayed_message");
+    assert_eq!(code(b.decrypt(&c2)), "replayed_message");
+    let mut other = Session::import(&key, &receiver_saved).unwrap();
+    assert_eq!(other.decrypt(&c2).unwrap().to_vec(), p2);
+    assert_eq!(code(other.decrypt(&c2)), "replayed_message");
+}
+
+#[test]
+fn version_1_session_messages_are_refused() {
+    let (_, _, mut a, mut b) = established();
+    let mut message = a.encrypt(b"hi").unwrap();
+    message[0] = 1;
+    assert_eq!(code(b.decrypt(&message)), "unsupported_version");
+    message[0] = SESSION_MESSAGE_VERSION;
+    assert_eq!(b.decrypt(&message).unwrap().to_vec(), b"hi");
+}
+
+#[test]
+fn accept_refuses_an_identity_the_caller_did_not_approve() {
+    let alice = Account::new().unwrap();
+    let carol = Account::new().unwrap();
+    let mut bob = Account::new().unwrap();
+    bob.generate_one_time_prekeys(1).unwrap();
+    let mut a = Session::initiate(alice.identity(), &bob.prekey_bundle(), None).unwrap();
+    let first = a.encrypt(b"from alice").unwrap();
+
+    let mut seen = None;
+    let refused = bob.accept_session(&first, |initiator| {
+        seen = Some(initiator.clone());
+        initiator == carol.public_identity()
+    });
+    assert_eq!(refused.unwrap_err().code(), "identity_mismatch");
+    assert_eq!(seen.as_ref(), Some(alice.public_identity()));
+    // Nothing was committed: the one-time prekey is still there and the
+    // same message is accepted once the caller approves.
+    assert_eq!(bob.one_time_prekey_count(), 1);
+    let accepted = bob
+        .accept_session(&first, |initiator| initiator == alice.public_identity())
+        .unwrap();
+    assert_eq!(accepted.plaintext.to_vec(), b"from alice");
+    assert_eq!(bob.one_time_prekey_count(), 0);
+}
+
+#[test]
+fn approval_sees_only_authenticated_identities() {
+    // Mallory starts a session but writes Alice's identity into the prekey
+    // message: it fails authentication before the caller is ever asked.
+    let alice = Account::new().unwrap();
+    let mallory = Account::new().unwrap();
+    let mut bob = Account::new().unwrap();
+    let mut m = Session::initiate(mallory.identity(), &bob.prekey_bundle(), None).unwrap();
+    let mut forged = m.encrypt(b"I am Alice").unwrap();
+    forged[2..67].copy_from_slice(alice.public_identity().as_bytes());
+    let mut asked = false;
+    let result = bob.accept_session(&forged, |_| {
+        asked = true;
+        true
+    });
+    assert!(result.is_err());
+    assert!(
+        !asked,
+        "the decision is never made on an unauthenticated claim"
+    );
+}
+
+#[test]
+fn accepted_session_debug_shows_no_plaintext() {
+    let alice = Account::new().unwrap();
+    let mut bob = Account::new().unwrap();
+    let mut a = Session::initiate(alice.identity(), &bob.prekey_bundle(), None).unwrap();
+    let accepted = bob
+        .accept_session(&a.encrypt(b"Marker-debug-plaintext").unwrap(), |_| true)
+        .unwrap();
+    let shown = format!("{accepted:?}");
+    assert!(!shown.contains("Marker"), "{shown}");
+    assert!(!shown.contains("77, 97, 114"), "{shown}"); // "Mar" as bytes
+    assert!(shown.contains("redacted"), "{shown}");
+}
+
+/// What `Session::encrypt` would send for `plaintext`, without its length
+/// check: input an honest sender never makes.
+fn encrypt_unchecked(session: &mut Session, plaintext: &[u8]) -> Vec<u8> {
+    let (header, message_key) = session.state.next_sending_key().unwrap();
+    let nonce = [7u8; crate::aead::XNONCE_LEN];
+    let header_bytes = header.to_bytes(&session.session_id, &nonce);
+    let ciphertext = message_key
+        .seal(
+            &nonce,
+            &session.aad(&header_bytes),
+            &padding::padded(plaintext),
+        )
+        .unwrap_or_else(|_| panic!("seal"));
+    let mut out = Vec::new();
+    if let Some(fields) = &session.pending_prekey {
+        out.extend_from_slice(&fields.to_bytes());
+    }
+    out.extend_from_slice(&header_bytes);
+    out.extend_from_slice(&ciphertext);
+    out
+}
+
+#[test]
+fn a_peer_cannot_send_more_than_the_message_limit() {
+    // padded(MAX) has room for more than MAX bytes; the receiver enforces the
+    // limit too, changes nothing, and the next good message decrypts.
+    let (_, _, mut a, mut b) = established();
+    assert!(
+        padding::padded_len(MAX_SESSION_MESSAGE_LEN + 1)
+            == padding::padded_len(MAX_SESSION_MESSAGE_LEN)
+    );
+    let over = encrypt_unchecked(&mut a, &vec![b'x'; MAX_SESSION_MESSAGE_LEN + 1]);
+    assert!(over.len() <= MAX_SESSION_ENVELOPE_LEN);
+    assert_eq!(code(b.decrypt(&over)), "message_too_large");
+    let at = a.encrypt(&vec![b'y'; MAX_SESSION_MESSAGE_LEN]).unwrap();
+    assert_eq!(b.decrypt(&at).unwrap().len(), MAX_SESSION_MESSAGE_LEN);
+    // And as the first message of a session.
+    let alice = Account::new().unwrap();
+    let mut bob = Account::new().unwrap();
+    let mut s = Session::initiate(alice.identity(), &bob.prekey_bundle(), None).unwrap();
+    let first = encrypt_unchecked(&mut s, &vec![b'z'; MAX_SESSION_MESSAGE_LEN + 1]);
+    assert_eq!(
+        bob.accept_session(&first, |_| true).unwrap_err().code(),
+        "message_too_large"
     );
 }

@@ -5,6 +5,7 @@
 use core::fmt::Display;
 
 use wasm_bindgen::{JsCast, JsValue};
+use zeroize::Zeroizing;
 
 use crate::error::ErrorCode;
 
@@ -57,18 +58,40 @@ pub(crate) fn to_js<E: ErrorCode + Display>(error: E) -> JsValue {
     js.into()
 }
 
-/// Reads a `Uint8Array | string` argument as bytes (strings as UTF-8).
-pub(crate) fn bytes_from(value: &JsValue) -> Result<Vec<u8>, JsValue> {
-    if let Some(text) = value.as_string() {
-        return Ok(text.into_bytes());
+/// Reads a `Uint8Array | string` argument as bytes (strings as UTF-8), in a
+/// buffer wiped when dropped: arguments are usually plaintext.
+pub(crate) fn bytes_from(value: &JsValue) -> Result<Zeroizing<Vec<u8>>, JsValue> {
+    if let Some(text) = value.dyn_ref::<js_sys::JsString>() {
+        // Encoded here from UTF-16 code units into one buffer of its final
+        // capacity: passing a `String` would leave unwiped copies of the
+        // plaintext in freed WebAssembly memory. Lone surrogates become
+        // U+FFFD, as `TextEncoder` does.
+        let mut bytes = Zeroizing::new(Vec::with_capacity(3 * text.length() as usize));
+        let mut utf8 = [0u8; 4];
+        for unit in char::decode_utf16(text.iter()) {
+            let c = unit.unwrap_or(char::REPLACEMENT_CHARACTER);
+            bytes.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+        }
+        return Ok(bytes);
     }
-    if value.is_instance_of::<js_sys::Uint8Array>() {
-        return Ok(value.unchecked_ref::<js_sys::Uint8Array>().to_vec());
+    if let Some(array) = value.dyn_ref::<js_sys::Uint8Array>() {
+        let mut bytes = Zeroizing::new(vec![0u8; array.length() as usize]);
+        array.copy_to(&mut bytes);
+        return Ok(bytes);
     }
     Err(to_js(BindingError::InvalidArgument))
 }
 
-/// Decodes plaintext bytes as UTF-8 text.
-pub(crate) fn text_from(bytes: &[u8]) -> Result<String, JsValue> {
-    String::from_utf8(bytes.to_vec()).map_err(|_| to_js(BindingError::InvalidUtf8))
+/// Decodes plaintext bytes as UTF-8 text, made in JavaScript straight from
+/// `bytes`: no second Rust copy is left unwiped in WebAssembly memory.
+pub(crate) fn text_from(bytes: &[u8]) -> Result<js_sys::JsString, JsValue> {
+    std::str::from_utf8(bytes)
+        .map(js_sys::JsString::from)
+        .map_err(|_| to_js(BindingError::InvalidUtf8))
+}
+
+/// Copies plaintext bytes into a new `Uint8Array`; the caller's buffer stays
+/// the only Rust copy (and is wiped when it drops).
+pub(crate) fn bytes_to_js(bytes: &[u8]) -> js_sys::Uint8Array {
+    js_sys::Uint8Array::from(bytes)
 }

@@ -3,8 +3,8 @@
 use wasm_bindgen::prelude::*;
 
 use super::error::to_js;
+use super::storage::StorageKey;
 use crate::identity as core;
-use crate::pickle::StorageKey;
 
 /// A device identity whose secret keys live only in this WebAssembly
 /// instance. Call `free()` when done to wipe them at once; otherwise they are
@@ -35,17 +35,15 @@ impl Identity {
         }
     }
 
-    /// Exports the secret keys, encrypted under a 32-byte storage key.
-    pub fn export(&self, storage_key: &[u8]) -> Result<Vec<u8>, JsValue> {
-        let key = StorageKey::from_slice(storage_key).map_err(to_js)?;
-        self.inner.export(&key).map_err(to_js)
+    /// Exports the secret keys, encrypted under a `StorageKey`.
+    pub fn export(&self, storage_key: &StorageKey) -> Result<Vec<u8>, JsValue> {
+        self.inner.export(&storage_key.inner).map_err(to_js)
     }
 
     /// Imports an identity exported with the same key.
     #[wasm_bindgen(js_name = import)]
-    pub fn import(storage_key: &[u8], blob: &[u8]) -> Result<Identity, JsValue> {
-        let key = StorageKey::from_slice(storage_key).map_err(to_js)?;
-        core::Identity::import(&key, blob)
+    pub fn import(storage_key: &StorageKey, blob: &[u8]) -> Result<Identity, JsValue> {
+        core::Identity::import(&storage_key.inner, blob)
             .map(|inner| Identity { inner })
             .map_err(to_js)
     }

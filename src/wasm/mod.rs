@@ -13,15 +13,18 @@ mod error;
 mod identity;
 mod sealed;
 mod session;
+mod storage;
 
 pub use account::{AcceptedSession, Account};
 pub use attachment::{
-    AttachmentDecryptor, AttachmentEncryptor, EncryptedAttachment, attachment_age_identity,
-    decrypt_attachment, describe_attachment, encrypt_attachment,
+    AttachmentDecryptor, AttachmentEncryptor, AttachmentExporter, EncryptedAttachment,
+    PlainAgeFile, attachment_age_identity, decrypt_attachment, describe_attachment,
+    encrypt_attachment, export_plain_age,
 };
 pub use identity::{Identity, PublicIdentity};
 pub use sealed::{OpenedMessage, inspect_envelope, limits, seal};
 pub use session::{Session, inspect_session_message, session_id_of};
+pub use storage::StorageKey;
 
 use wasm_bindgen::prelude::*;
 

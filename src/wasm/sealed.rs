@@ -3,7 +3,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::error::{bytes_from, text_from, to_js};
+use super::error::{bytes_from, bytes_to_js, text_from, to_js};
 use super::identity::{Identity, PublicIdentity};
 use crate::sealed as core;
 
@@ -61,12 +61,12 @@ pub struct OpenedMessage {
 impl OpenedMessage {
     /// The plaintext bytes (a copy).
     #[wasm_bindgen(getter)]
-    pub fn message(&self) -> Vec<u8> {
-        self.inner.message().to_vec()
+    pub fn message(&self) -> js_sys::Uint8Array {
+        bytes_to_js(self.inner.message())
     }
 
     /// The plaintext as a string. Throws `invalid_utf8` if it is not text.
-    pub fn text(&self) -> Result<String, JsValue> {
+    pub fn text(&self) -> Result<js_sys::JsString, JsValue> {
         text_from(self.inner.message())
     }
 

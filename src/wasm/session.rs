@@ -3,9 +3,9 @@
 use wasm_bindgen::prelude::*;
 
 use super::account::Account;
-use super::error::{bytes_from, text_from, to_js};
+use super::error::{bytes_from, bytes_to_js, text_from, to_js};
 use super::identity::PublicIdentity;
-use crate::pickle::StorageKey;
+use super::storage::StorageKey;
 use crate::prekey::PreKeyBundle;
 use crate::session as core;
 
@@ -19,7 +19,9 @@ pub struct Session {
 #[wasm_bindgen]
 impl Session {
     /// Starts a session from the peer's prekey bundle bytes. Pass `expected`
-    /// to refuse a bundle of any other identity (`identity_mismatch`).
+    /// (for example a contact's verified identity, or the identity a signed
+    /// device list names) to refuse a bundle of any other identity
+    /// (`identity_mismatch`).
     ///
     /// Throws `malformed_bundle`, `unsupported_version`,
     /// `bad_prekey_signature`, `non_contributory_key`, `identity_mismatch`.
@@ -50,14 +52,15 @@ impl Session {
 
     /// Decrypts a message of this session to bytes. On any error the session
     /// is unchanged and the next good message still decrypts.
-    pub fn decrypt(&mut self, message: &[u8]) -> Result<Vec<u8>, JsValue> {
-        self.inner.decrypt(message).map_err(to_js)
+    pub fn decrypt(&mut self, message: &[u8]) -> Result<js_sys::Uint8Array, JsValue> {
+        let plaintext = self.inner.decrypt(message).map_err(to_js)?;
+        Ok(bytes_to_js(&plaintext))
     }
 
     /// Decrypts a message to text. Throws as `decrypt`, or `invalid_utf8`
     /// (in which case the message still counts as received).
     #[wasm_bindgen(js_name = decryptText)]
-    pub fn decrypt_text(&mut self, message: &[u8]) -> Result<String, JsValue> {
+    pub fn decrypt_text(&mut self, message: &[u8]) -> Result<js_sys::JsString, JsValue> {
         let bytes = self.inner.decrypt(message).map_err(to_js)?;
         text_from(&bytes)
     }
@@ -82,18 +85,19 @@ impl Session {
         self.inner.is_awaiting_reply()
     }
 
-    /// Exports the session, encrypted under a 32-byte storage key. Export
-    /// after every encrypt and decrypt to persist the ratchet.
-    pub fn export(&self, storage_key: &[u8]) -> Result<Vec<u8>, JsValue> {
-        let key = StorageKey::from_slice(storage_key).map_err(to_js)?;
-        self.inner.export(&key).map_err(to_js)
+    /// Exports the session, encrypted under a `StorageKey`. Export
+    /// after every encrypt and decrypt to persist the ratchet, and save the
+    /// export *before* the encrypted message leaves: restoring an older
+    /// export (a second tab, a backup) never reuses a key and nonce, but it
+    /// lets a peer accept a replay of messages received after that export.
+    pub fn export(&self, storage_key: &StorageKey) -> Result<Vec<u8>, JsValue> {
+        self.inner.export(&storage_key.inner).map_err(to_js)
     }
 
     /// Imports a session exported with the same key.
     #[wasm_bindgen(js_name = import)]
-    pub fn import(storage_key: &[u8], blob: &[u8]) -> Result<Session, JsValue> {
-        let key = StorageKey::from_slice(storage_key).map_err(to_js)?;
-        core::Session::import(&key, blob)
+    pub fn import(storage_key: &StorageKey, blob: &[u8]) -> Result<Session, JsValue> {
+        core::Session::import(&storage_key.inner, blob)
             .map(|inner| Session { inner })
             .map_err(to_js)
     }

@@ -7,45 +7,16 @@
 // Screenshots of each view go to test-results/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { launchChromium } from '../support/browser.mjs';
+import { operatorSql, relayBinary, repo, startRelay, stopRelay } from '../support/relay.mjs';
 
-const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const relayBinary = join(repo, 'target', 'debug', 'careseal-relay');
 const results = join(repo, 'test-results');
-
-async function startRelay(db, log) {
-  const child = spawn(relayBinary, ['serve', '--demo', '--db', db, '--addr', '127.0.0.1:0', '--www', join(repo, 'www'), '--pkg', join(repo, 'build', 'npm')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.on('data', (d) => log.push(d));
-  child.stderr.on('data', (d) => log.push(d));
-  const url = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('relay did not start')), 20_000);
-    child.stdout.on('data', (d) => {
-      const match = String(d).match(/listening on (http:\/\/[^\s]+)/);
-      if (match) {
-        clearTimeout(timer);
-        ok(match[1]);
-      }
-    });
-    child.on('exit', (code) => fail(new Error(`relay exited with ${code}`)));
-  });
-  return { child, url };
-}
-
-async function stopRelay(child) {
-  const exited = new Promise((ok) => child.on('exit', ok));
-  child.kill('SIGTERM');
-  return exited;
-}
 
 function watch(page, problems, name) {
   page.on('pageerror', (e) => problems.push(`${name}: ${e.message}`));
@@ -70,6 +41,7 @@ test('a patient and a clinician, end to end through the relay', { timeout: 300_0
     patient: 'Marker-e2e-patient-7731',
     clinician: 'Marker-e2e-clinician-5520',
     afterReload: 'Marker-e2e-after-reload-9904',
+    forged: 'Marker-e2e-forged-6610',
   };
   const file = Buffer.concat([Buffer.from('Marker-e2e-file-4410 '), randomBytes(5 * 1024 * 1024)]);
   try {
@@ -146,6 +118,39 @@ test('a patient and a clinician, end to end through the relay', { timeout: 300_0
     for (const page of [patient, clinician]) {
       await page.waitForFunction(() => document.getElementById('verified-state').textContent.startsWith('Verified'));
     }
+
+    // The relay operator files a first message from its own identity under
+    // the patient's device, and one under a device id it made up for the
+    // patient: the clinician's portal refuses both and shows neither text.
+    const { Account, Session } = await import(join(repo, 'build', 'npm', 'node.js'));
+    const [[patientDevice, conversationId]] = operatorSql(
+      db,
+      "SELECT d.id, m.conversation_id FROM devices d JOIN users u ON u.id = d.user_id JOIN conversation_members m ON m.user_id = u.id WHERE u.display_name = 'Jamie Chen'",
+    );
+    const [[clinicianDevice, clinicianBundle]] = operatorSql(
+      db,
+      "SELECT d.id, b.bundle FROM devices d JOIN users u ON u.id = d.user_id JOIN prekey_bundles b ON b.device_id = d.id WHERE u.display_name = 'Dr. Rivera'",
+    );
+    const forge = (text) => Session.initiate(new Account(), Buffer.from(clinicianBundle, 'base64')).encrypt(text);
+    for (const [sender, text] of [
+      [patientDevice, `${markers.forged}: as the patient's device`],
+      ['dev_made_up_by_the_relay', `${markers.forged}: as a new device of the patient`],
+    ]) {
+      operatorSql(db, 'INSERT INTO envelopes (conversation_id, sender_device, recipient_device, body, created_at) VALUES (?, ?, ?, ?, 0)', [
+        conversationId,
+        sender,
+        clinicianDevice,
+        `b64:${Buffer.from(forge(text)).toString('base64')}`,
+      ]);
+    }
+    await clinician.waitForFunction(
+      () => document.querySelectorAll('#messages .error').length >= 2,
+      null,
+      { timeout: 30_000 },
+    );
+    const shown = await messagesText(clinician);
+    assert.ok(!shown.includes(markers.forged), 'a forged first message was shown');
+    assert.match(shown, /could not be decrypted \(identity_mismatch\)/);
 
     await clinician.screenshot({ path: join(results, 'portal-clinician.png'), fullPage: true });
     await patient.screenshot({ path: join(results, 'portal-patient.png'), fullPage: true });

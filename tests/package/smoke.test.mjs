@@ -97,7 +97,7 @@ test('TypeScript: the declarations type-check a typical consumer', async () => {
   await writeFile(
     file,
     `
-import { Account, Identity, PublicIdentity, Session, seal, limits, type CareSealError, type CareSealErrorCode } from 'careseal';
+import { Account, Identity, PublicIdentity, Session, StorageKey, seal, limits, type CareSealError, type CareSealErrorCode } from 'careseal';
 const clinic: Identity = Identity.generate();
 const them: PublicIdentity = PublicIdentity.fromText(clinic.publicIdentity().toText());
 const envelope: Uint8Array = seal(them, 'hello');
@@ -106,12 +106,18 @@ const max: number = limits().maxSealedMessageLen;
 const account = new Account();
 const session: Session = Session.initiate(account, account.prekeyBundle(), account.publicIdentity());
 const wire: Uint8Array = session.encrypt('hi');
-const restored: Session = Session.import(new Uint8Array(32), session.export(new Uint8Array(32)));
+const key: StorageKey = new StorageKey(new Uint8Array(32));
+const restored: Session = Session.import(key, session.export(key));
 const awaiting: boolean = restored.awaitingReply && wire.length > 0;
+const other = new Account();
+const accepted = other.acceptSessionIf(wire, (initiator: PublicIdentity) => initiator.equals(account.publicIdentity()));
+const alsoAccepted = () => other.acceptSession(wire, account.publicIdentity());
+const outcome: 'rotated' | 'retired' | 'started' | 'unchanged' = other.maintainSignedPrekeys(Date.now());
+const first: string = accepted.text();
 function codeOf(e: unknown): CareSealErrorCode | undefined {
   return (e as CareSealError).code;
 }
-export { text, max, codeOf, awaiting };
+export { text, max, codeOf, awaiting, alsoAccepted, outcome, first };
 `,
   );
   execFileSync(
@@ -125,21 +131,22 @@ test('Chromium: a session carries on across page reloads from exported state', a
   const { tab, problems, close } = await installed.openPage('reload');
   try {
     const before = await tab.evaluate(() => {
-      const { Account, Session } = window.careseal;
+      const { Account, Session, StorageKey } = window.careseal;
       const b64 = (bytes) => btoa(String.fromCharCode(...bytes));
-      const key = crypto.getRandomValues(new Uint8Array(32));
+      const storageKey = StorageKey.generate();
+      const key = storageKey.toBytes();
       const clinician = new Account();
       clinician.generateOneTimePrekeys(3);
       const patient = new Account();
       const p = Session.initiate(patient, clinician.prekeyBundle());
-      const accepted = clinician.acceptSession(p.encrypt('first'));
+      const accepted = clinician.acceptSession(p.encrypt('first'), patient.publicIdentity());
       const c = accepted.takeSession();
       const reply = p.decryptText(c.encrypt('reply'));
       const inFlight = p.encrypt('sent before the reload');
       localStorage.setItem('key', b64(key));
-      localStorage.setItem('patientSession', b64(p.export(key)));
-      localStorage.setItem('clinicianSession', b64(c.export(key)));
-      localStorage.setItem('clinicianAccount', b64(clinician.export(key)));
+      localStorage.setItem('patientSession', b64(p.export(storageKey)));
+      localStorage.setItem('clinicianSession', b64(c.export(storageKey)));
+      localStorage.setItem('clinicianAccount', b64(clinician.export(storageKey)));
       localStorage.setItem('inFlight', b64(inFlight));
       return { first: accepted.text(), reply, left: clinician.oneTimePrekeyCount };
     });
@@ -148,9 +155,9 @@ test('Chromium: a session carries on across page reloads from exported state', a
     await tab.reload();
     await tab.waitForFunction(() => window.careseal);
     const after = await tab.evaluate(() => {
-      const { Account, Session } = window.careseal;
+      const { Account, Session, StorageKey } = window.careseal;
       const bytes = (name) => Uint8Array.from(atob(localStorage.getItem(name)), (c) => c.charCodeAt(0));
-      const key = bytes('key');
+      const key = new StorageKey(bytes('key'));
       const p = Session.import(key, bytes('patientSession'));
       const c = Session.import(key, bytes('clinicianSession'));
       const account = Account.import(key, bytes('clinicianAccount'));
@@ -159,7 +166,7 @@ test('Chromium: a session carries on across page reloads from exported state', a
       let replay;
       try { c.decrypt(bytes('inFlight')); } catch (e) { replay = e.code; }
       let wrongKey;
-      try { Session.import(new Uint8Array(32), bytes('patientSession')); } catch (e) { wrongKey = e.code; }
+      try { Session.import(new StorageKey(new Uint8Array(32)), bytes('patientSession')); } catch (e) { wrongKey = e.code; }
       return { inFlight, back, replay, wrongKey, left: account.oneTimePrekeyCount, same: p.sessionId === c.sessionId };
     });
     assert.deepEqual(after, {
@@ -169,6 +176,57 @@ test('Chromium: a session carries on across page reloads from exported state', a
       wrongKey: 'pickle_decrypt_failed',
       left: 2,
       same: true,
+    });
+    assert.deepEqual(problems, []);
+  } finally {
+    await close();
+  }
+});
+
+test('Chromium: two tabs restoring one export never reuse a key and nonce', async () => {
+  const { tab, problems, close } = await installed.openPage('rollback');
+  try {
+    const result = await tab.evaluate(() => {
+      const { Account, Session, StorageKey } = window.careseal;
+      const clinician = new Account();
+      const patient = new Account();
+      const p = Session.initiate(patient, clinician.prekeyBundle(), clinician.publicIdentity());
+      const c = clinician.acceptSession(p.encrypt('hello'), patient.publicIdentity()).takeSession();
+      p.decrypt(c.encrypt('ok'));
+      const key = StorageKey.generate();
+      const saved = p.export(key);
+      const receiverSaved = c.export(key);
+      // Tab one sends from the live state; tab two restored the same export.
+      const c1 = p.encrypt('biopsy: benign.');
+      const c2 = Session.import(key, saved).encrypt('biopsy: malign.');
+      const samePosition = c1.slice(0, 50).every((b, i) => b === c2[i]);
+      const sameNonce = c1.slice(50, 74).every((b, i) => b === c2[50 + i]);
+      // XOR of the ciphertexts against XOR of the (equally padded) plaintexts.
+      const enc = new TextEncoder();
+      const p1 = enc.encode('biopsy: benign.');
+      const p2 = enc.encode('biopsy: malign.');
+      let keystreamShared = true;
+      for (let i = 0; i < c1.length - 74 - 16; i += 1) {
+        const plainXor = i < p1.length ? p1[i] ^ p2[i] : 0;
+        if ((c1[74 + i] ^ c2[74 + i]) !== plainXor) keystreamShared = false;
+      }
+      const first = c.decryptText(c1);
+      let replay;
+      try { c.decrypt(c2); } catch (e) { replay = e.code; }
+      const other = Session.import(key, receiverSaved);
+      const second = other.decryptText(c2);
+      let again;
+      try { other.decrypt(c2); } catch (e) { again = e.code; }
+      return { samePosition, sameNonce, keystreamShared, first, replay, second, again };
+    });
+    assert.deepEqual(result, {
+      samePosition: true,
+      sameNonce: false,
+      keystreamShared: false,
+      first: 'biopsy: benign.',
+      replay: 'replayed_message',
+      second: 'biopsy: malign.',
+      again: 'replayed_message',
     });
     assert.deepEqual(problems, []);
   } finally {

@@ -1,7 +1,7 @@
 // One device of the portal: its CareSeal account and sessions, the relay
 // client, and the decrypted history — all persisted encrypted in the vault,
 // all dropped from memory by lock().
-import { Account, PublicIdentity, Session, sessionIdOf } from '/pkg/index.js';
+import { Account, PublicIdentity, Session, StorageKey, sessionIdOf } from '/pkg/index.js';
 import { Relay, b64 } from './relay.js';
 
 const PREKEYS_LOW = 10;
@@ -20,7 +20,7 @@ export class Device {
     this.#state = state;
     this.#account = account;
     this.#sessions = sessions;
-    this.#key = b64.decode(state.storageKey);
+    this.#key = storageKeyOf(state);
     this.relay = new Relay(state.token);
   }
 
@@ -39,10 +39,11 @@ export class Device {
       userId: registered.userId,
       deviceId: registered.deviceId,
       token: registered.token,
-      storageKey: b64.encode(crypto.getRandomValues(new Uint8Array(32))),
+      storageKey: b64.encode(crypto.getRandomValues(new Uint8Array(32))), // wrapped by the vault
       history: [],
       verified: {},
       sessions: [],
+      verifiedUsers: {},
     };
     const device = new Device(vault, state, account, []);
     await device.save();
@@ -53,13 +54,16 @@ export class Device {
   static async restore(vault) {
     const state = await vault.load();
     if (!state) return null;
-    const key = b64.decode(state.storageKey);
+    const key = storageKeyOf(state);
     const account = Account.import(key, b64.decode(state.account));
     const sessions = state.sessions.map((s) => ({
       sid: s.sid,
       peerDevice: s.peerDevice,
+      peerUser: s.peerUser,
+      conversationId: s.conversationId,
       session: Session.import(key, b64.decode(s.blob)),
     }));
+    key.free();
     return new Device(vault, state, account, sessions);
   }
 
@@ -77,6 +81,8 @@ export class Device {
     this.#state.sessions = this.#sessions.map((s) => ({
       sid: s.sid,
       peerDevice: s.peerDevice,
+      peerUser: s.peerUser,
+      conversationId: s.conversationId,
       blob: b64.encode(s.session.export(this.#key)),
     }));
     await this.#vault.save(this.#state);
@@ -86,24 +92,30 @@ export class Device {
     return this.#state.history.filter((m) => m.conversationId === conversationId);
   }
 
-  async sendText(conversationId, peerDevice, text) {
-    return this.#send(conversationId, peerDevice, { t: 'text', body: text });
+  async sendText(conversationId, peer, peerDevice, text) {
+    return this.#send(conversationId, peer, peerDevice, { t: 'text', body: text });
   }
 
-  async sendFile(conversationId, peerDevice, blobId, descriptor, name, size) {
-    return this.#send(conversationId, peerDevice, { t: 'file', blob: blobId, descriptor: b64.encode(descriptor), name, size });
+  async sendFile(conversationId, peer, peerDevice, blobId, descriptor, name, size) {
+    return this.#send(conversationId, peer, peerDevice, { t: 'file', blob: blobId, descriptor: b64.encode(descriptor), name, size });
   }
 
-  async #send(conversationId, peerDevice, payload) {
+  async #send(conversationId, peer, peerDevice, payload) {
     let entry = this.#sessions.findLast((s) => s.peerDevice === peerDevice);
     if (!entry) {
       const bundle = await this.relay.fetchBundle(peerDevice);
       // A contact verified earlier pins its identity: a bundle for any other
-      // key (a relay swapping keys) is refused with identity_mismatch.
+      // key (a relay swapping keys, or listing a device of its own for a
+      // verified contact) is refused with identity_mismatch.
       const verified = this.#state.verified[peerDevice];
       const expected = verified ? PublicIdentity.fromText(verified) : undefined;
       const session = Session.initiate(this.#account, bundle, expected);
-      entry = { sid: session.sessionId, peerDevice, session };
+      const pinned = this.#pinnedIdentities(peer.userId, peerDevice);
+      if (pinned.length > 0 && !pinned.includes(session.peerIdentity().toText())) {
+        session.free();
+        throw Object.assign(new Error('this contact was verified with another key'), { code: 'identity_mismatch' });
+      }
+      entry = { sid: session.sessionId, peerDevice, peerUser: peer.userId, conversationId, session };
       this.#sessions.push(entry);
     }
     const wire = entry.session.encrypt(JSON.stringify(payload));
@@ -118,6 +130,7 @@ export class Device {
     const { envelopes } = await this.relay.mailbox();
     if (envelopes.length === 0) return 0;
     let accepted = false;
+    let directory = null;
     for (const envelope of envelopes) {
       const body = b64.decode(envelope.body);
       const base = { conversationId: envelope.conversationId, from: 'them', peerDevice: envelope.senderDevice, at: Date.now() };
@@ -127,10 +140,30 @@ export class Device {
         let text;
         if (entry) {
           text = entry.session.decryptText(body);
+          // Filed by the authenticated session, not by what the relay wrote
+          // on the envelope: a relabelled message stays in its own thread.
+          base.peerDevice = entry.peerDevice;
+          base.conversationId = entry.conversationId ?? base.conversationId;
         } else {
-          const result = this.#account.acceptSession(body);
+          directory ??= await this.relay.conversations();
+          const member = memberOwning(directory, envelope, this.#state.userId);
+          // A first message starts a session only from a device the relay
+          // lists for a member of that conversation, and only from an
+          // identity this device may accept for that member: one verified
+          // for them, else (trust on first use) none that differs from the
+          // one it already has a session with on that device.
+          const result = this.#account.acceptSessionIf(
+            body,
+            (initiator) => member !== null && this.#mayStartSession(member.userId, envelope.senderDevice, initiator),
+          );
           const session = result.takeSession();
-          this.#sessions.push({ sid: session.sessionId, peerDevice: envelope.senderDevice, session });
+          this.#sessions.push({
+            sid: session.sessionId,
+            peerDevice: envelope.senderDevice,
+            peerUser: member.userId,
+            conversationId: envelope.conversationId,
+            session,
+          });
           text = result.text();
           accepted = true;
         }
@@ -151,6 +184,33 @@ export class Device {
     return envelopes.length;
   }
 
+  /**
+   * Rotates the signed prekey weekly (keeping the previous one for a week of
+   * grace) and publishes the new bundle. Run after sync(), so waiting
+   * messages to the old key are read first.
+   */
+  async maintainPrekeys() {
+    const outcome = this.#account.maintainSignedPrekeys(Date.now());
+    if (outcome === 'unchanged') return outcome;
+    await this.save();
+    if (outcome === 'rotated') await this.relay.publishPrekeys(this.#account.prekeyBundle());
+    return outcome;
+  }
+
+  #mayStartSession(peerUser, peerDevice, initiator) {
+    const pinned = this.#pinnedIdentities(peerUser, peerDevice);
+    if (pinned.length > 0) return pinned.includes(initiator.toText());
+    const known = this.peerIdentity(peerDevice);
+    return !known || known.equals(initiator);
+  }
+
+  /** Identities verified for this user (on any device) or for this device. */
+  #pinnedIdentities(peerUser, peerDevice) {
+    const byUser = this.#state.verifiedUsers?.[peerUser] ?? [];
+    const byDevice = this.#state.verified[peerDevice];
+    return byDevice ? [...byUser, byDevice] : byUser;
+  }
+
   /** The peer device's identity once a session exists, else null. */
   peerIdentity(peerDevice) {
     return this.#sessions.findLast((s) => s.peerDevice === peerDevice)?.session.peerIdentity() ?? null;
@@ -164,10 +224,13 @@ export class Device {
     return `${both[0]} ${both[1]}`;
   }
 
-  async markVerified(peerDevice) {
+  async markVerified(peerUser, peerDevice) {
     const peer = this.peerIdentity(peerDevice);
     if (!peer) return;
     this.#state.verified[peerDevice] = peer.toText();
+    this.#state.verifiedUsers ??= {};
+    const forUser = (this.#state.verifiedUsers[peerUser] ??= []);
+    if (!forUser.includes(peer.toText())) forUser.push(peer.toText());
     await this.save();
   }
 
@@ -186,7 +249,25 @@ export class Device {
     this.#account.free();
     this.#account = null;
     this.#state = null;
-    this.#key.fill(0);
+    this.#key.free();
+    this.#key = null;
     this.relay.token = null;
   }
+}
+
+/** The state's storage key, copied into WebAssembly memory once; the decoded copy is wiped. */
+function storageKeyOf(state) {
+  const bytes = b64.decode(state.storageKey);
+  try {
+    return new StorageKey(bytes);
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/** The member of the envelope's conversation whose devices include its sender, or null. */
+function memberOwning({ conversations }, envelope, myUserId) {
+  const conversation = conversations.find((c) => c.id === envelope.conversationId);
+  const member = conversation?.members.find((m) => m.userId !== myUserId && m.devices.includes(envelope.senderDevice));
+  return member ?? null;
 }

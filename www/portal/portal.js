@@ -163,7 +163,7 @@ $('composer').addEventListener('submit', async (event) => {
   if (!text || !current?.peerDevice) return;
   $('send').disabled = true;
   try {
-    await device.sendText(current.conversation.id, current.peerDevice, text);
+    await device.sendText(current.conversation.id, current.peer, current.peerDevice, text);
     $('message').value = '';
     render();
   } catch (error) {
@@ -174,7 +174,7 @@ $('composer').addEventListener('submit', async (event) => {
 });
 
 $('mark-verified').addEventListener('click', async () => {
-  await device.markVerified(current.peerDevice);
+  await device.markVerified(current.peer.userId, current.peerDevice);
   renderVerification();
 });
 
@@ -183,6 +183,7 @@ function sync() {
     if (!device) return;
     try {
       const count = await device.sync();
+      await device.maintainPrekeys();
       // A message may come from a conversation this page has not listed yet
       // (a patient who just registered).
       if (count > 0) await refreshConversations();
@@ -203,7 +204,7 @@ $('file').addEventListener('change', async () => {
     const { file: encrypted, descriptor } = await files.encrypt(file, { onProgress: progress('Encrypting') });
     status('Uploading the encrypted file…');
     const { id } = await device.relay.uploadBlob(current.conversation.id, encrypted);
-    await device.sendFile(current.conversation.id, current.peerDevice, id, descriptor, file.name, file.size);
+    await device.sendFile(current.conversation.id, current.peer, current.peerDevice, id, descriptor, file.name, file.size);
     $('file').value = '';
     status(`Sent ${file.name}, end-to-end encrypted.`);
     render();

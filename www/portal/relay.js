@@ -60,8 +60,17 @@ export class Relay {
     const { bundle } = await this.#call('GET', `/api/devices/${encodeURIComponent(deviceId)}/bundle`);
     return b64.decode(bundle);
   }
-  conversations() {
-    return this.#call('GET', '/api/conversations');
+  /** Every conversation of this user, read page by page (the relay pages every list). */
+  async conversations() {
+    const conversations = [];
+    let after = null;
+    for (;;) {
+      const query = after === null ? '?limit=500' : `?limit=500&after=${encodeURIComponent(after)}`;
+      const page = await this.#call('GET', `/api/conversations${query}`);
+      conversations.push(...page.conversations);
+      if (!page.next) return { conversations };
+      after = page.next;
+    }
   }
   post(conversationId, recipientDevice, body) {
     return this.#call('POST', `/api/conversations/${encodeURIComponent(conversationId)}/envelopes`, {
