@@ -288,6 +288,12 @@ error_enum! {
         Conflict => ("device_list_conflict", "two different device lists carry the same version"),
         /// The update is for another user id than the pinned list.
         UserMismatch => ("device_list_user_mismatch", "the device list belongs to a different user id"),
+        /// The list verifies under a user key other than the one pinned for
+        /// this user id: the user's identity changed (or someone claims it
+        /// did). Sending to the user stops until a person accepts the change.
+        UserKeyChanged => ("user_key_changed", "the device list is signed by a different user key than the one pinned"),
+        /// The update raises the version by more than `MAX_VERSION_STEP`.
+        VersionJump => ("device_list_version_jump", "the device list version rises by more than MAX_VERSION_STEP"),
         /// The device id is not on the list.
         UnknownDevice => ("unknown_device", "the device is not on the user's device list"),
         /// The device id is on the list with a different identity.
@@ -336,9 +342,13 @@ error_enum! {
         SenderIdentityMismatch => ("sender_identity_mismatch", "the session's identity is not the one listed for that device"),
         /// The message belongs to another conversation.
         ConversationMismatch => ("conversation_mismatch", "the message belongs to a different conversation"),
-        /// The sequence number is not above the last one seen from that
-        /// device in this conversation.
-        ReplayedSequence => ("replayed_sequence", "the message repeats or precedes one already received"),
+        /// The sequence number was already accepted from that device in this
+        /// conversation.
+        ReplayedSequence => ("replayed_sequence", "the message repeats one already received"),
+        /// The sequence number is `SEQUENCE_WINDOW` or more below the
+        /// highest one seen from that device: too old to tell whether it
+        /// was received.
+        SequenceOutOfWindow => ("sequence_out_of_window", "the message is too far behind the newest one received to be accepted"),
     }
 }
 

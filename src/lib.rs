@@ -64,7 +64,9 @@ pub mod wasm;
 
 pub use account::{AcceptedSession, Account, PreKeyMaintenance};
 pub use attachment::{AttachmentDescriptor, AttachmentKey, AttachmentReader, AttachmentWriter};
-pub use device_list::{DeviceEntry, DeviceList, DeviceListChange, SignedDeviceList, accept_update};
+pub use device_list::{
+    DeviceEntry, DeviceList, DeviceListChange, PinnedDeviceList, SignedDeviceList,
+};
 pub use error::{
     AttachmentError, DeviceListError, ErrorCode, InvitationError, KeyError, LinkError,
     MessageContextError, PickleError, PreKeyError, RngError, SealedError, SessionError,
@@ -77,7 +79,7 @@ pub use invitation::{
 };
 pub use linking::{ExistingDeviceLink, LinkOffer, LinkedDevice, NewDeviceLink, Sas};
 pub use message_context::{
-    ContextCheck, ControlKind, MessageBody, MessageContext, MessageEnvelope,
+    ContextCheck, ControlKind, MessageBody, MessageContext, MessageEnvelope, SequenceWindow,
 };
 pub use pickle::StorageKey;
 pub use prekey::PreKeyBundle;

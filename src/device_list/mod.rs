@@ -4,19 +4,20 @@
 //!
 //! A [`DeviceList`] is valid by construction (ids checked, 1 to
 //! [`MAX_DEVICES`] entries, no duplicate id or identity, kept sorted). It is
-//! signed into a [`SignedDeviceList`], whose bytes are what travels; a
-//! reader verifies them against the user key it pinned and then hands them
-//! to [`accept_update`], which refuses rollbacks and equivocation and
-//! reports which devices came and went.
+//! signed into a [`SignedDeviceList`], whose bytes are what travels. A
+//! reader keeps a [`PinnedDeviceList`] per contact: the user key first seen
+//! for the user id and the newest list verified under it; updates are
+//! verified under that key, rollbacks, equivocation and version jumps are
+//! refused, and the change reports which devices came and went.
 
 mod format;
 
 #[cfg(feature = "fuzzing")]
 pub(crate) use format::parse_unsigned;
-mod update;
+mod pin;
 
 pub use format::{MAX_SIGNED_DEVICE_LIST_LEN, SignedDeviceList};
-pub use update::{DeviceListChange, accept_update};
+pub use pin::{DeviceListChange, MAX_VERSION_STEP, PinnedDeviceList};
 
 use crate::error::DeviceListError;
 use crate::identity::PublicIdentity;

@@ -289,13 +289,30 @@ fn lookups_name_devices_and_identities() {
     );
 }
 
+fn pin(list: &DeviceList) -> PinnedDeviceList {
+    let user = alice();
+    PinnedDeviceList::pin(
+        "u_alice",
+        user.public_identity(),
+        list.sign(&user).as_bytes(),
+    )
+    .unwrap()
+}
+
+fn update(
+    pinned: &PinnedDeviceList,
+    list: &DeviceList,
+) -> Result<DeviceListChange, DeviceListError> {
+    let user = alice();
+    pinned.update(user.public_identity(), list.sign(&user).as_bytes())
+}
+
 #[test]
 fn updates_report_added_and_removed_devices() {
-    let user = alice();
     let v1 = vector_list();
-    let first = accept_update(None, v1.sign(&user)).unwrap();
-    assert_eq!(first.added().len(), 2);
-    assert!(first.removed().is_empty());
+    let first = pin(&v1);
+    assert_eq!(first.list(), &v1);
+    assert_eq!(first.user_id(), "u_alice");
 
     let v2 = v1
         .with_device(entry("d_tablet", device(7)))
@@ -303,52 +320,133 @@ fn updates_report_added_and_removed_devices() {
         .without_device("d_phone")
         .unwrap();
     assert_eq!(v2.version(), 3);
-    let change = accept_update(Some(&v1), v2.sign(&user)).unwrap();
+    let change = update(&first, &v2).unwrap();
     assert_eq!(change.added(), &[entry("d_tablet", device(7))]);
     assert_eq!(change.removed(), &[entry("d_phone", phone())]);
     assert!(!change.is_unchanged());
-    assert_eq!(change.list(), &v2);
+    assert_eq!(change.pinned().list(), &v2);
 
-    let again = accept_update(Some(&v2), v2.sign(&user)).unwrap();
+    let again = update(change.pinned(), &v2).unwrap();
     assert!(again.is_unchanged());
 }
 
 #[test]
-fn stale_conflicting_and_foreign_updates_are_refused() {
-    let user = alice();
+fn stale_conflicting_foreign_and_jumping_updates_are_refused() {
     let v1 = vector_list();
     let v2 = v1.with_device(entry("d_tablet", device(7))).unwrap();
-    assert_eq!(
-        code(accept_update(Some(&v2), v1.sign(&user))),
-        "stale_device_list"
-    );
+    let pinned = pin(&v2);
+    assert_eq!(code(update(&pinned, &v1)), "stale_device_list");
     let other_v2 = DeviceList::new("u_alice", 2, vec![entry("d_laptop", laptop())]).unwrap();
-    assert_eq!(
-        code(accept_update(Some(&v2), other_v2.sign(&user))),
-        "device_list_conflict"
-    );
+    assert_eq!(code(update(&pinned, &other_v2)), "device_list_conflict");
     let bob_v3 = DeviceList::new("u_bob", 3, vec![entry("d_laptop", laptop())]).unwrap();
-    assert_eq!(
-        code(accept_update(Some(&v2), bob_v3.sign(&user))),
-        "device_list_user_mismatch"
-    );
+    assert_eq!(code(update(&pinned, &bob_v3)), "device_list_user_mismatch");
+
+    // A stolen key cannot freeze the list at the last version, nor jump far.
+    let step = DeviceList::new("u_alice", 2 + MAX_VERSION_STEP, v2.devices().to_vec()).unwrap();
+    assert!(update(&pinned, &step).is_ok());
+    let jump = DeviceList::new("u_alice", 3 + MAX_VERSION_STEP, v2.devices().to_vec()).unwrap();
+    assert_eq!(code(update(&pinned, &jump)), "device_list_version_jump");
+    let last = DeviceList::new("u_alice", u64::MAX, v2.devices().to_vec()).unwrap();
+    assert_eq!(code(update(&pinned, &last)), "device_list_version_jump");
+
     assert_eq!(code(v1.without_device("d_tablet")), "unknown_device");
     let single = DeviceList::new("u", 1, vec![entry("d", laptop())]).unwrap();
     assert_eq!(
         code(single.without_device("d")),
         "device_count_out_of_range"
     );
-    let last = DeviceList::new("u", u64::MAX, vec![entry("d", laptop())]).unwrap();
+    let end = DeviceList::new("u", u64::MAX, vec![entry("d", laptop())]).unwrap();
     assert_eq!(
-        code(last.with_device(entry("e", phone()))),
+        code(end.with_device(entry("e", phone()))),
         "invalid_device_list_version"
     );
+}
+
+#[test]
+fn updates_are_verified_under_the_pinned_key_only() {
+    let pinned = pin(&vector_list());
+    let mallory = UserIdentity::from_seed([0x66; 32]);
+    let v2 = vector_list()
+        .with_device(entry("d_relay", device(9)))
+        .unwrap();
+    let forged = v2.sign(&mallory);
+
+    // The relay names its own key with its list: a changed identity, loudly.
+    assert_eq!(
+        code(pinned.update(mallory.public_identity(), forged.as_bytes())),
+        "user_key_changed"
+    );
+    // The relay names the pinned key but signed with its own: a bad signature.
+    assert_eq!(
+        code(pinned.update(alice().public_identity(), forged.as_bytes())),
+        "bad_device_list_signature"
+    );
+    // Another key's list for another user id is not a key change.
+    let bob = DeviceList::new("u_bob", 1, vec![entry("d_laptop", laptop())]).unwrap();
+    assert_eq!(
+        code(pinned.update(mallory.public_identity(), bob.sign(&mallory).as_bytes())),
+        "device_list_user_mismatch"
+    );
+    // Garbage under another key is a bad signature, not a key change.
+    let mut tampered = forged.as_bytes().to_vec();
+    tampered[20] ^= 1;
+    assert_eq!(
+        code(pinned.update(mallory.public_identity(), &tampered)),
+        "bad_device_list_signature"
+    );
+    // Nothing changed: the pinned list still takes a good update.
+    assert!(update(&pinned, &v2).is_ok());
+}
+
+#[test]
+fn a_first_pin_checks_the_expected_user_id() {
+    let user = alice();
+    let signed = vector_list().sign(&user);
+    assert_eq!(
+        code(PinnedDeviceList::pin(
+            "u_bob",
+            user.public_identity(),
+            signed.as_bytes()
+        )),
+        "device_list_user_mismatch"
+    );
+    let mallory = UserIdentity::from_seed([0x66; 32]);
+    assert_eq!(
+        code(PinnedDeviceList::pin(
+            "u_alice",
+            mallory.public_identity(),
+            signed.as_bytes()
+        )),
+        "bad_device_list_signature"
+    );
+}
+
+#[test]
+fn pins_round_trip_and_are_verified_again_when_read() {
+    let pinned = pin(&vector_list());
+    let bytes = pinned.to_bytes();
+    assert_eq!(PinnedDeviceList::from_bytes(&bytes).unwrap(), pinned);
+    for cut in 0..bytes.len() {
+        assert!(
+            PinnedDeviceList::from_bytes(&bytes[..cut]).is_err(),
+            "cut {cut}"
+        );
+    }
+    for i in 0..bytes.len() {
+        let mut flipped = bytes.clone();
+        flipped[i] ^= 0x01;
+        assert!(PinnedDeviceList::from_bytes(&flipped).is_err(), "byte {i}");
+    }
 }
 
 #[test]
 fn protocol_md_states_the_limits() {
     use crate::test_support::protocol_md_limit;
     assert_eq!(protocol_md_limit("MAX_DEVICES"), Some(MAX_DEVICES));
+    assert_eq!(
+        protocol_md_limit("MAX_VERSION_STEP").map(|v| v as u64),
+        Some(MAX_VERSION_STEP)
+    );
     assert_eq!(
         protocol_md_limit("MAX_SIGNED_DEVICE_LIST_LEN"),
         Some(MAX_SIGNED_DEVICE_LIST_LEN)

@@ -1,7 +1,7 @@
 //! Attributing a decrypted message (`PROTOCOL.md` §8.5): by the session's
 //! authenticated identity and the sender's verified device list.
 
-use super::MessageContext;
+use super::{MessageContext, SequenceWindow};
 use crate::device_list::DeviceList;
 use crate::error::MessageContextError;
 use crate::identity::PublicIdentity;
@@ -9,15 +9,28 @@ use crate::identity::PublicIdentity;
 /// A context that passed [`MessageContext::check`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct ContextCheck {
+    window: SequenceWindow,
     gap: u64,
+    late: bool,
 }
 
 impl ContextCheck {
-    /// How many sequence numbers were skipped since the last message seen
-    /// from this device in this conversation: messages the relay dropped or
-    /// has not delivered yet (0 when none).
+    /// The sequence window to store for this device and conversation in
+    /// place of the one passed to [`MessageContext::check`].
+    pub fn window(&self) -> SequenceWindow {
+        self.window
+    }
+
+    /// How many sequence numbers this message skipped over: messages the
+    /// relay dropped or has not delivered yet (0 when none).
     pub fn gap(&self) -> u64 {
         self.gap
+    }
+
+    /// Whether this message came after a later one from the same device: it
+    /// fills an earlier gap.
+    pub fn late(&self) -> bool {
+        self.late
     }
 }
 
@@ -25,10 +38,10 @@ impl MessageContext {
     /// Checks a decrypted message's context against what the receiver knows:
     /// `session_remote`, the identity the session authenticated;
     /// `sender_devices`, the sender's device list the receiver verified and
-    /// pinned (§8.3); the conversation the receiver expects; and
-    /// `last_seen`, the highest sequence number accepted so far from this
-    /// device in this conversation (0 if none). On success the caller
-    /// records this message's sequence as the new `last_seen`.
+    /// pinned (§8.3); the conversation the receiver expects; and `window`,
+    /// the sequence numbers accepted so far from this device in this
+    /// conversation. On success the caller stores
+    /// [`ContextCheck::window`] in place of `window`.
     ///
     /// # Errors
     /// In this order: [`MessageContextError::SenderUserMismatch`] if the
@@ -37,14 +50,15 @@ impl MessageContext {
     /// not on the list; [`MessageContextError::SenderIdentityMismatch`] if
     /// it is listed with an identity other than the session's;
     /// [`MessageContextError::ConversationMismatch`];
-    /// [`MessageContextError::ReplayedSequence`] if the sequence number is
-    /// not above `last_seen`.
+    /// [`MessageContextError::ReplayedSequence`] if the sequence number was
+    /// accepted before; [`MessageContextError::SequenceOutOfWindow`] if it is
+    /// too far below the highest to tell.
     pub fn check(
         &self,
         session_remote: &PublicIdentity,
         sender_devices: &DeviceList,
         conversation_id: &str,
-        last_seen: u64,
+        window: &SequenceWindow,
     ) -> Result<ContextCheck, MessageContextError> {
         if self.sender_user_id != sender_devices.user_id() {
             return Err(MessageContextError::SenderUserMismatch);
@@ -59,11 +73,11 @@ impl MessageContext {
         if self.conversation_id != conversation_id {
             return Err(MessageContextError::ConversationMismatch);
         }
-        if self.sequence <= last_seen {
-            return Err(MessageContextError::ReplayedSequence);
-        }
+        let accepted = window.accept(self.sequence)?;
         Ok(ContextCheck {
-            gap: self.sequence - last_seen - 1,
+            window: accepted.window,
+            gap: accepted.gap,
+            late: accepted.late,
         })
     }
 }

@@ -12,9 +12,11 @@
 
 mod check;
 mod format;
+mod window;
 
 pub use check::ContextCheck;
 pub use format::MESSAGE_CONTEXT_VERSION;
+pub use window::{SEQUENCE_WINDOW, SEQUENCE_WINDOW_LEN, SequenceWindow};
 
 use core::fmt;
 

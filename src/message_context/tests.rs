@@ -1,6 +1,6 @@
 use super::*;
 use crate::account::Account;
-use crate::device_list::{DeviceEntry, DeviceList, accept_update};
+use crate::device_list::{DeviceEntry, DeviceList, PinnedDeviceList};
 use crate::error::ErrorCode;
 use crate::identity::{Identity, PublicIdentity};
 use crate::session::{MAX_SESSION_MESSAGE_LEN, Session};
@@ -148,13 +148,13 @@ fn malformed_envelopes_get_specific_codes() {
 fn checks_attribute_by_session_identity_and_device_list() {
     let list = alice_devices();
     let laptop = device(1);
-    let ok = context("d_laptop", 5).check(&laptop, &list, "c_clinic", 4);
+    let ok = context("d_laptop", 5).check(&laptop, &list, "c_clinic", &seen(4));
     assert_eq!(ok.unwrap().gap(), 0);
-    let gap = context("d_laptop", 9).check(&laptop, &list, "c_clinic", 4);
+    let gap = context("d_laptop", 9).check(&laptop, &list, "c_clinic", &seen(4));
     assert_eq!(gap.unwrap().gap(), 4);
     assert_eq!(
         context("d_laptop", 1)
-            .check(&laptop, &list, "c_clinic", 0)
+            .check(&laptop, &list, "c_clinic", &SequenceWindow::default())
             .unwrap()
             .gap(),
         0
@@ -162,34 +162,124 @@ fn checks_attribute_by_session_identity_and_device_list() {
 
     // The relay relabels the laptop's message as the phone's.
     assert_eq!(
-        code(context("d_phone", 5).check(&laptop, &list, "c_clinic", 4)),
+        code(context("d_phone", 5).check(&laptop, &list, "c_clinic", &seen(4))),
         "sender_identity_mismatch"
     );
     // A device not on Alice's list (the relay's own) claims a listed id.
     assert_eq!(
-        code(context("d_laptop", 5).check(&device(9), &list, "c_clinic", 4)),
+        code(context("d_laptop", 5).check(&device(9), &list, "c_clinic", &seen(4))),
         "sender_identity_mismatch"
     );
     assert_eq!(
-        code(context("d_tablet", 5).check(&device(9), &list, "c_clinic", 4)),
+        code(context("d_tablet", 5).check(&device(9), &list, "c_clinic", &seen(4))),
         "sender_not_on_device_list"
     );
     let bob = MessageContext::new("c_clinic", "u_bob", "d_laptop", 5).unwrap();
     assert_eq!(
-        code(bob.check(&laptop, &list, "c_clinic", 4)),
+        code(bob.check(&laptop, &list, "c_clinic", &seen(4))),
         "sender_user_mismatch"
     );
     assert_eq!(
-        code(context("d_laptop", 5).check(&laptop, &list, "c_other", 4)),
+        code(context("d_laptop", 5).check(&laptop, &list, "c_other", &seen(4))),
         "conversation_mismatch"
     );
     assert_eq!(
-        code(context("d_laptop", 4).check(&laptop, &list, "c_clinic", 4)),
+        code(context("d_laptop", 4).check(&laptop, &list, "c_clinic", &seen(4))),
         "replayed_sequence"
     );
     assert_eq!(
-        code(context("d_laptop", 3).check(&laptop, &list, "c_clinic", 4)),
+        code(context("d_laptop", 3).check(&laptop, &list, "c_clinic", &seen(4))),
         "replayed_sequence"
+    );
+}
+
+/// The window after accepting 1 ..= n in order.
+fn seen(n: u64) -> SequenceWindow {
+    let list = alice_devices();
+    (1..=n).fold(SequenceWindow::default(), |window, sequence| {
+        context("d_laptop", sequence)
+            .check(&device(1), &list, "c_clinic", &window)
+            .unwrap()
+            .window()
+    })
+}
+
+#[test]
+fn late_messages_fill_their_gap_once_and_old_ones_are_refused() {
+    let list = alice_devices();
+    let laptop = device(1);
+    let at = |sequence, window: &SequenceWindow| {
+        context("d_laptop", sequence).check(&laptop, &list, "c_clinic", window)
+    };
+    // 1, then 5 (gap of 3), then 3 late, then 3 again.
+    let w1 = at(1, &SequenceWindow::default()).unwrap().window();
+    let five = at(5, &w1).unwrap();
+    assert_eq!((five.gap(), five.late()), (3, false));
+    assert_eq!(five.window().missing(), 3);
+    let three = at(3, &five.window()).unwrap();
+    assert_eq!((three.gap(), three.late()), (0, true));
+    assert_eq!(three.window().missing(), 2);
+    assert_eq!(code(at(3, &three.window())), "replayed_sequence");
+    assert_eq!(code(at(5, &three.window())), "replayed_sequence");
+    assert_eq!(code(at(1, &three.window())), "replayed_sequence");
+
+    // 64 behind is still in the window; 65 behind is not.
+    let far = at(100, &SequenceWindow::default()).unwrap().window();
+    assert!(at(100 - SEQUENCE_WINDOW, &far).unwrap().late());
+    assert_eq!(
+        code(at(100 - SEQUENCE_WINDOW - 1, &far)),
+        "sequence_out_of_window"
+    );
+    // A jump past the window forgets everything below it.
+    let jumped = at(1 + SEQUENCE_WINDOW + 1, &w1).unwrap().window();
+    assert_eq!(jumped.missing(), SEQUENCE_WINDOW);
+    assert_eq!(code(at(1, &jumped)), "sequence_out_of_window");
+}
+
+#[test]
+fn protocol_md_states_the_window() {
+    use crate::test_support::protocol_md_limit;
+    assert_eq!(
+        protocol_md_limit("SEQUENCE_WINDOW").map(|v| v as u64),
+        Some(SEQUENCE_WINDOW)
+    );
+}
+
+#[test]
+fn windows_round_trip_and_refuse_impossible_encodings() {
+    let window = seen(70);
+    let bytes = window.to_bytes();
+    assert_eq!(bytes.len(), SEQUENCE_WINDOW_LEN);
+    assert_eq!(SequenceWindow::from_bytes(&bytes).unwrap(), window);
+    let small = seen(3);
+    assert_eq!(
+        SequenceWindow::from_bytes(&small.to_bytes()).unwrap(),
+        small
+    );
+    assert_eq!(
+        SequenceWindow::from_bytes(&SequenceWindow::default().to_bytes()).unwrap(),
+        SequenceWindow::default()
+    );
+    // Highest 3 allows bits for 2 and 1 only.
+    let mut bad = small.to_bytes();
+    bad[SEQUENCE_WINDOW_LEN - 1] |= 0b100;
+    assert_eq!(
+        code(SequenceWindow::from_bytes(&bad)),
+        "malformed_message_context"
+    );
+    let mut version = small.to_bytes();
+    version[0] = 2;
+    assert_eq!(
+        code(SequenceWindow::from_bytes(&version)),
+        "unsupported_version"
+    );
+    assert_eq!(
+        code(SequenceWindow::from_bytes(&bytes[..16])),
+        "malformed_message_context"
+    );
+    assert_eq!(
+        code(SequenceWindow::from_bytes(&[])),
+        "malformed_message_context"
     );
 }
 
@@ -212,7 +302,12 @@ fn envelopes_travel_through_a_session_and_check_against_its_identity() {
     assert_eq!(received, envelope);
     let check = received
         .context()
-        .check(accepted.session.peer_identity(), &list, "c_clinic", 0)
+        .check(
+            accepted.session.peer_identity(),
+            &list,
+            "c_clinic",
+            &SequenceWindow::default(),
+        )
         .unwrap();
     assert_eq!(check.gap(), 0);
 }
@@ -282,9 +377,10 @@ proptest! {
             1,
             vec![DeviceEntry::new(&id(0), pool[0].clone()).unwrap()],
         ).unwrap();
-        let mut pinned = accept_update(None, current.sign(&user)).unwrap().into_list();
+        let key = user.public_identity();
+        let mut pinned = PinnedDeviceList::pin("u_alice", key, current.sign(&user).as_bytes()).unwrap();
         let mut sequences = [0u64; POOL];
-        let mut last_seen = [0u64; POOL];
+        let mut windows = [SequenceWindow::default(); POOL];
 
         for step in steps {
             match step {
@@ -300,7 +396,7 @@ proptest! {
                         current.without_device(&id(i))
                     }.unwrap();
                     members[i] = adding;
-                    let change = accept_update(Some(&pinned), next.sign(&user)).unwrap();
+                    let change = pinned.update(key, next.sign(&user).as_bytes()).unwrap();
                     let expected = [DeviceEntry::new(&id(i), pool[i].clone()).unwrap()];
                     if adding {
                         prop_assert_eq!(change.added(), &expected[..]);
@@ -311,10 +407,10 @@ proptest! {
                     }
                     // The old list can no longer be replayed.
                     prop_assert_eq!(
-                        accept_update(Some(change.list()), current.sign(&user)).unwrap_err().code(),
+                        change.pinned().update(key, current.sign(&user).as_bytes()).unwrap_err().code(),
                         "stale_device_list"
                     );
-                    pinned = change.into_list();
+                    pinned = change.into_pinned();
                     current = next;
                 }
                 Step::Send(i) | Step::Relabel(i, _) => {
@@ -326,18 +422,52 @@ proptest! {
                     );
                     let received = MessageEnvelope::from_bytes(&envelope.to_bytes().unwrap()).unwrap();
                     let result = received.context().check(
-                        &pool[i], &pinned, "c_clinic", last_seen[claimed],
+                        &pool[i], pinned.list(), "c_clinic", &windows[claimed],
                     );
                     if claimed == i && members[i] {
                         let check = result.unwrap();
-                        prop_assert_eq!(check.gap(), sequences[i] - last_seen[i] - 1);
-                        last_seen[i] = sequences[i];
+                        prop_assert_eq!(check.gap(), sequences[i] - windows[i].highest() - 1);
+                        windows[i] = check.window();
                     } else if members[claimed] {
                         prop_assert_eq!(result.unwrap_err().code(), "sender_identity_mismatch");
                     } else {
                         prop_assert_eq!(result.unwrap_err().code(), "sender_not_on_device_list");
                     }
                 }
+            }
+        }
+    }
+
+    /// Any order of delivery, with duplicates: a number is accepted exactly
+    /// when it was not accepted before and is less than SEQUENCE_WINDOW
+    /// below the highest accepted so far, and the window's `missing` count
+    /// matches the numbers skipped within it.
+    #[test]
+    fn any_delivery_order_accepts_each_number_once(
+        deliveries in proptest::collection::vec(1u64..200, 1..300)
+    ) {
+        let list = alice_devices();
+        let laptop = device(1);
+        let mut window = SequenceWindow::default();
+        let mut accepted = std::collections::BTreeSet::new();
+        for sequence in deliveries {
+            let highest = accepted.iter().next_back().copied().unwrap_or(0);
+            let expected_ok = !accepted.contains(&sequence)
+                && (sequence > highest || highest - sequence <= SEQUENCE_WINDOW);
+            let result = context("d_laptop", sequence).check(&laptop, &list, "c_clinic", &window);
+            prop_assert_eq!(result.is_ok(), expected_ok, "sequence {} after {:?}", sequence, accepted);
+            if let Ok(check) = result {
+                prop_assert_eq!(check.late(), sequence < highest);
+                window = check.window();
+                accepted.insert(sequence);
+                let low = sequence.max(highest).saturating_sub(SEQUENCE_WINDOW).max(1);
+                let top = sequence.max(highest);
+                let missing = (low..top).filter(|n| !accepted.contains(n)).count() as u64;
+                prop_assert_eq!(window.missing(), missing);
+                prop_assert_eq!(SequenceWindow::from_bytes(&window.to_bytes()).unwrap(), window);
+            } else {
+                let code = result.unwrap_err().code();
+                prop_assert!(code == "replayed_sequence" || code == "sequence_out_of_window");
             }
         }
     }

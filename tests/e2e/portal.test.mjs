@@ -157,8 +157,10 @@ test('a patient and a clinician, end to end through the relay', { timeout: 300_0
 
     // Idle lock: with a 2 s idle time the page locks and hides the conversation.
     await patient.goto(`${url}patient.html?idle=2`);
+    // The page shows the app first and fills in the conversation after it has
+    // synced with the relay, so wait for the history rather than assume it.
     await patient.waitForSelector('#app:not([hidden])');
-    assert.ok((await messagesText(patient)).includes(markers.clinician));
+    await patient.waitForFunction((m) => document.getElementById('messages').innerText.includes(m), markers.clinician);
     await patient.waitForSelector('#locked:not([hidden])', { timeout: 15_000 });
     assert.equal(await patient.isVisible('#app'), false);
     assert.equal(await messagesText(patient), '');
