@@ -155,8 +155,9 @@ test('a patient and a clinician, end to end through the relay', { timeout: 300_0
     await clinician.screenshot({ path: join(results, 'portal-clinician.png'), fullPage: true });
     await patient.screenshot({ path: join(results, 'portal-patient.png'), fullPage: true });
 
-    // Idle lock: with a 2 s idle time the page locks and hides the conversation.
-    await patient.goto(`${url}patient.html?idle=2`);
+    // Idle lock: with a 5 s idle time (enough to load the history first on a
+    // slow machine) the page locks and hides the conversation.
+    await patient.goto(`${url}patient.html?idle=5`);
     // The page shows the app first and fills in the conversation after it has
     // synced with the relay, so wait for the history rather than assume it.
     await patient.waitForSelector('#app:not([hidden])');
