@@ -7,11 +7,11 @@
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-pub mod access;
 pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod ids;
 pub mod rate;

@@ -16,7 +16,8 @@ use crate::audit::keys::AuditKey;
 use crate::ids;
 use crate::store::{
     AuditRecord, BlobInfo, Conversation, DeviceAuth, Envelope, InvitationProblem, Member, Page,
-    Registered, Role, Store, StoreError, StoreResult, StoredAuditRecord, TakenPrekeys,
+    Registered, Role, Store, StoreError, StoreResult, StoredAuditRecord, StoredDeviceList,
+    TakenPrekeys,
 };
 
 const SCHEMA: &str = "
@@ -47,6 +48,9 @@ CREATE INDEX IF NOT EXISTS envelopes_by_recipient ON envelopes (recipient_device
 CREATE TABLE IF NOT EXISTS blobs (
   id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, uploader TEXT NOT NULL, body BLOB NOT NULL,
   sha256 TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS device_lists (
+  user_id TEXT PRIMARY KEY REFERENCES users(id), user_key BLOB NOT NULL, list BLOB NOT NULL,
+  version BLOB NOT NULL, registration_proof BLOB, updated_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, user_id TEXT, device_id TEXT, role TEXT,
   action TEXT NOT NULL, target TEXT, ip TEXT NOT NULL, outcome TEXT NOT NULL, hash BLOB NOT NULL);
@@ -460,24 +464,93 @@ impl Store for SqliteStore {
     fn revoke_device(&self, device_id: &str, now: i64, audit: &AuditRecord) -> StoreResult<bool> {
         self.with(|c| {
             let tx = c.transaction()?;
-            let updated = tx.execute(
-                "UPDATE devices SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-                params![now, device_id],
-            )?;
-            tx.execute(
-                "DELETE FROM one_time_prekeys WHERE device_id = ?1",
-                params![device_id],
-            )?;
-            tx.execute(
-                "DELETE FROM prekey_bundles WHERE device_id = ?1",
-                params![device_id],
-            )?;
-            tx.execute(
-                "DELETE FROM envelopes WHERE recipient_device = ?1",
-                params![device_id],
-            )?;
+            let revoked = revoke_in(&tx, device_id, now)?;
             self.commit_audited(tx, audit)?;
-            Ok(updated == 1)
+            Ok(revoked)
+        })
+    }
+
+    fn device_list(&self, user_id: &str) -> StoreResult<Option<StoredDeviceList>> {
+        self.read(|c| {
+            let row = c
+                .prepare_cached(
+                    "SELECT user_key, list, version, registration_proof FROM device_lists WHERE user_id = ?1",
+                )?
+                .query_row(params![user_id], |r| {
+                    Ok((
+                        StoredDeviceList {
+                            user_key: r.get(0)?,
+                            list: r.get(1)?,
+                            version: 0,
+                            registration_proof: r.get(3)?,
+                        },
+                        r.get::<_, Vec<u8>>(2)?,
+                    ))
+                })
+                .optional()?;
+            row.map(|(list, version)| {
+                Ok(StoredDeviceList {
+                    version: version_of(&version)?,
+                    ..list
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn live_devices(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        self.read(|c| {
+            let mut statement = c.prepare_cached(
+                "SELECT id FROM devices WHERE user_id = ?1 AND revoked_at IS NULL ORDER BY created_at, id",
+            )?;
+            let ids = statement
+                .query_map(params![user_id], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(ids)
+        })
+    }
+
+    fn put_device_list(
+        &self,
+        user_id: &str,
+        previous_version: Option<u64>,
+        list: &StoredDeviceList,
+        revoke: &[String],
+        now: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let stored: Option<Vec<u8>> = tx
+                .query_row(
+                    "SELECT version FROM device_lists WHERE user_id = ?1",
+                    params![user_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let stored = stored.as_deref().map(version_of).transpose()?;
+            if stored != previous_version {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO device_lists (user_id, user_key, list, version, registration_proof, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (user_id) DO UPDATE SET user_key = excluded.user_key, list = excluded.list,
+                   version = excluded.version, updated_at = excluded.updated_at",
+                params![
+                    user_id,
+                    list.user_key,
+                    list.list,
+                    list.version.to_be_bytes().as_slice(),
+                    list.registration_proof,
+                    now
+                ],
+            )?;
+            for device in revoke {
+                revoke_in(&tx, device, now)?;
+            }
+            self.commit_audited(tx, audit)?;
+            Ok(true)
         })
     }
 
@@ -954,6 +1027,37 @@ fn envelope_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Envelope> {
         body: r.get(4)?,
         created_at: r.get(5)?,
     })
+}
+
+/// Revokes a device in `tx`: its token stops working, its prekeys are
+/// withdrawn and the envelopes queued for it deleted. Whether it was live.
+fn revoke_in(tx: &Transaction<'_>, device_id: &str, now: i64) -> StoreResult<bool> {
+    let updated = tx.execute(
+        "UPDATE devices SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+        params![now, device_id],
+    )?;
+    tx.execute(
+        "DELETE FROM one_time_prekeys WHERE device_id = ?1",
+        params![device_id],
+    )?;
+    tx.execute(
+        "DELETE FROM prekey_bundles WHERE device_id = ?1",
+        params![device_id],
+    )?;
+    tx.execute(
+        "DELETE FROM envelopes WHERE recipient_device = ?1",
+        params![device_id],
+    )?;
+    Ok(updated == 1)
+}
+
+/// A device list version as stored: 8 bytes, big-endian (SQLite's integers
+/// are signed; versions are not).
+fn version_of(bytes: &[u8]) -> StoreResult<u64> {
+    let bytes: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| StoreError("a stored device list version is not 8 bytes".into()))?;
+    Ok(u64::from_be_bytes(bytes))
 }
 
 #[cfg(test)]

@@ -170,6 +170,22 @@ impl Page {
     };
 }
 
+/// A user's signed device list as the relay keeps it (`PROTOCOL.md` §8.3):
+/// raw bytes the relay checked when they were published, and which every
+/// client checks again under the user key it pinned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDeviceList {
+    /// The user's public identity (33 bytes, §8.2).
+    pub user_key: Vec<u8>,
+    /// The signed device list.
+    pub list: Vec<u8>,
+    /// The list's version (also inside `list`).
+    pub version: u64,
+    /// The registration proof (§8.4) the user's first list came with, for
+    /// the inviting clinician to verify; none for users not invited by one.
+    pub registration_proof: Option<Vec<u8>>,
+}
+
 /// A device's published prekeys as handed to one initiator: the bundle
 /// without one-time prekeys, and at most one one-time prekey `(id, key)`.
 pub type TakenPrekeys = (Vec<u8>, Option<(u32, [u8; 32])>);
@@ -309,6 +325,27 @@ pub trait Store: Send + Sync {
 
     /// A device's bundle without any one-time prekey, taking nothing.
     fn base_bundle(&self, device_id: &str) -> StoreResult<Option<Vec<u8>>>;
+
+    /// A user's device list, if one was published.
+    fn device_list(&self, user_id: &str) -> StoreResult<Option<StoredDeviceList>>;
+
+    /// A user's non-revoked device ids.
+    fn live_devices(&self, user_id: &str) -> StoreResult<Vec<String>>;
+
+    /// Stores `list` as `user_id`'s device list if the stored one still has
+    /// `previous_version` (`None`: no list yet), and revokes the devices in
+    /// `revoke` as [`Store::revoke_device`] does, all in one transaction
+    /// with the audit record. Returns `false`, storing nothing, if the
+    /// stored version changed in between.
+    fn put_device_list(
+        &self,
+        user_id: &str,
+        previous_version: Option<u64>,
+        list: &StoredDeviceList,
+        revoke: &[String],
+        now: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<bool>;
 
     /// How many one-time prekeys of a device are left to hand out.
     fn one_time_prekey_count(&self, device_id: &str) -> StoreResult<u64>;

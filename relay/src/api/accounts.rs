@@ -126,10 +126,19 @@ pub(crate) async fn demo_clinician_invitation(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct CreateInvitation {
     ttl_seconds: Option<u64>,
+    redemption_token: Option<String>,
 }
 
+/// Length of a redemption token made by a client: unpadded base64url of a
+/// 32-byte hash (`PROTOCOL.md` §8.4).
+const REDEMPTION_TOKEN_LEN: usize = 43;
+
 /// `POST /api/invitations`: a clinician invites a patient (single use,
-/// time-limited, default 72 h).
+/// time-limited, default 72 h). With `redemptionToken` the clinician's
+/// device made the invitation code itself and sends only its one-way image
+/// (`PROTOCOL.md` §8.4): the relay never learns the code, so it cannot
+/// compute the registration proof the clinician will check. Without it, the
+/// relay makes a code (the demo's way).
 pub(crate) async fn create_invitation(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -141,11 +150,17 @@ pub(crate) async fn create_invitation(
         }
         let request: CreateInvitation = json(raw)?;
         let ttl = request.ttl_seconds.map(std::time::Duration::from_secs);
+        if let Some(token) = &request.redemption_token {
+            if token.len() != REDEMPTION_TOKEN_LEN || !text::is_id(token) {
+                return Err(ApiError::BAD_REQUEST);
+            }
+        }
         new_invitation_ttl(
             &state,
             Role::Patient,
             Some(caller.device.user_id.clone()),
             ttl,
+            request.redemption_token,
             change_record(&caller, "create_invitation", None),
         )
         .await
@@ -162,7 +177,7 @@ async fn new_invitation(
     inviter: Option<String>,
     audit: AuditRecord,
 ) -> Result<(String, i64), ApiError> {
-    new_invitation_ttl(state, role, inviter, None, audit).await
+    new_invitation_ttl(state, role, inviter, None, None, audit).await
 }
 
 async fn new_invitation_ttl(
@@ -170,13 +185,17 @@ async fn new_invitation_ttl(
     role: Role,
     inviter: Option<String>,
     ttl: Option<std::time::Duration>,
+    code: Option<String>,
     audit: AuditRecord,
 ) -> Result<(String, i64), ApiError> {
     let ttl = ttl.unwrap_or(state.config.invitation_ttl);
     if ttl.as_secs() > 30 * 24 * 3600 {
         return Err(ApiError::BAD_REQUEST);
     }
-    let code = ids::random_text(16)?;
+    let code = match code {
+        Some(code) => code,
+        None => ids::random_text(16)?,
+    };
     let hash = ids::secret_hash(&code);
     let expires_at = now_ms() + ttl.as_millis() as i64;
     state

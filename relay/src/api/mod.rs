@@ -5,6 +5,7 @@
 
 mod accounts;
 mod blobs;
+mod device_lists;
 mod events;
 mod messages;
 mod prekeys;
@@ -30,10 +31,10 @@ use serde::de::DeserializeOwned;
 use tower::ServiceBuilder;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutBody, TimeoutError, TimeoutLayer};
 
-use crate::access::{self, DeviceAccess};
 use crate::audit::{self, coverage};
 use crate::auth::{self, Caller};
 use crate::config::MAX_JSON_BODY;
+use crate::domain::access::{self, DeviceAccess};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::AuditRecord;
@@ -55,6 +56,8 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/prekeys", put(prekeys::publish))
         .route("/api/prekeys/count", get(prekeys::count))
         .route("/api/devices/{id}/bundle", get(prekeys::fetch))
+        .route("/api/device-list", put(device_lists::publish))
+        .route("/api/users/{id}/device-list", get(device_lists::fetch))
         .route("/api/conversations", get(messages::conversations))
         .route("/api/conversations/{id}/envelopes", post(messages::post))
         .route("/api/conversations/{id}/stored", get(messages::stored))

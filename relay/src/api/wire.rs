@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 
-use crate::store::{BlobInfo, Conversation, Envelope, Member};
+use crate::store::{BlobInfo, Conversation, Envelope, Member, StoredDeviceList};
 
 /// A conversation member as sent.
 #[derive(Debug, Clone, Serialize)]
@@ -111,4 +111,34 @@ impl From<BlobInfo> for BlobInfoView {
 /// Each item of `items` as sent.
 pub fn views<T, V: From<T>>(items: Vec<T>) -> Vec<V> {
     items.into_iter().map(Into::into).collect()
+}
+
+/// A user's signed device list as sent. The client verifies `list` under
+/// the user key it pinned; `userKey` is the relay's claim.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceListView {
+    /// The user.
+    pub user_id: String,
+    /// The user key the list was published with, base64.
+    pub user_key: String,
+    /// The signed list, base64.
+    pub list: String,
+    /// The list's version, as a decimal string (it may exceed 2^53).
+    pub version: String,
+    /// The registration proof of the user's first list, base64, if any.
+    pub registration_proof: Option<String>,
+}
+
+impl DeviceListView {
+    /// The view of `user_id`'s stored list.
+    pub fn new(user_id: String, stored: StoredDeviceList) -> Self {
+        Self {
+            user_id,
+            user_key: STANDARD.encode(&stored.user_key),
+            list: STANDARD.encode(&stored.list),
+            version: stored.version.to_string(),
+            registration_proof: stored.registration_proof.map(|p| STANDARD.encode(p)),
+        }
+    }
 }
