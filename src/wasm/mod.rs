@@ -12,6 +12,7 @@ mod bench;
 mod device_list;
 mod error;
 mod identity;
+mod message;
 mod sealed;
 mod session;
 mod storage;
@@ -25,6 +26,10 @@ pub use attachment::{
 };
 pub use device_list::{DeviceList, DeviceListChange, PinnedDeviceList};
 pub use identity::{Identity, PublicIdentity};
+pub use message::{
+    ContextCheck, MessageEnvelope, encode_attachment_message, encode_control_message,
+    encode_text_message,
+};
 pub use sealed::{OpenedMessage, inspect_envelope, limits, seal};
 pub use session::{Session, inspect_session_message, session_id_of};
 pub use storage::StorageKey;
