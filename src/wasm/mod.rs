@@ -12,6 +12,7 @@ mod bench;
 mod device_list;
 mod error;
 mod identity;
+mod invitation;
 mod message;
 mod sealed;
 mod session;
@@ -26,6 +27,7 @@ pub use attachment::{
 };
 pub use device_list::{DeviceList, DeviceListChange, PinnedDeviceList};
 pub use identity::{Identity, PublicIdentity};
+pub use invitation::{InvitationCode, InvitationLink, verify_registration};
 pub use message::{
     ContextCheck, MessageEnvelope, encode_attachment_message, encode_control_message,
     encode_text_message,
