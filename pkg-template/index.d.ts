@@ -65,6 +65,7 @@ export type CareSealErrorCode =
   | 'already_taken'
   | 'already_finished'
   | 'not_finished'
+  | 'wrong_body_kind'
   // Users, device lists, invitations, message context and device linking
   // (PROTOCOL.md §8).
   | 'malformed_user_key'

@@ -3,10 +3,12 @@
 #![cfg(target_arch = "wasm32")]
 
 use careseal::wasm::{
-    Account, AttachmentDecryptor, AttachmentEncryptor, AttachmentExporter, Identity,
-    PublicIdentity, Session, StorageKey, decrypt_attachment, describe_attachment,
-    encrypt_attachment, export_plain_age, inspect_envelope, inspect_session_message, limits, seal,
-    session_id_of,
+    Account, AttachmentDecryptor, AttachmentEncryptor, AttachmentExporter, DeviceList, Identity,
+    InvitationCode, InvitationLink, MessageEnvelope, PinnedDeviceList, PublicIdentity,
+    PublicUserIdentity, Session, StorageKey, UserIdentity, decrypt_attachment, describe_attachment,
+    encode_attachment_message, encode_control_message, encode_text_message, encrypt_attachment,
+    export_plain_age, inspect_envelope, inspect_session_message, limits, safety_number, seal,
+    session_id_of, verify_registration,
 };
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -524,4 +526,420 @@ fn text_with_any_unicode_round_trips_and_prekey_maintenance_takes_milliseconds()
             "invalid_argument"
         );
     }
+}
+
+#[wasm_bindgen_test]
+fn user_identity_exports_and_safety_numbers_are_symmetric() {
+    let alice = UserIdentity::generate().unwrap();
+    let bob = UserIdentity::generate().unwrap();
+    let key = storage_key(3);
+    let blob = alice.export(&key).unwrap();
+    let again = UserIdentity::import(&key, &blob).unwrap();
+    assert!(again.public_identity().equals(&alice.public_identity()));
+    assert!(!again.public_identity().equals(&bob.public_identity()));
+    assert_eq!(
+        code_of(UserIdentity::import(&storage_key(4), &blob).unwrap_err()),
+        "pickle_decrypt_failed"
+    );
+    let device_blob = Identity::generate().unwrap().export(&key).unwrap();
+    assert_eq!(
+        code_of(UserIdentity::import(&key, &device_blob).unwrap_err()),
+        "malformed_pickle"
+    );
+
+    let public = alice.public_identity();
+    assert_eq!(public.to_bytes().len(), 33);
+    assert_eq!(public.to_text().len(), 44);
+    assert!(
+        PublicUserIdentity::from_text(&public.to_text())
+            .unwrap()
+            .equals(&public)
+    );
+    assert!(
+        PublicUserIdentity::from_bytes(&public.to_bytes())
+            .unwrap()
+            .equals(&public)
+    );
+    assert_eq!(
+        code_of(PublicUserIdentity::from_text("nope").unwrap_err()),
+        "malformed_user_key"
+    );
+    let mut version = public.to_bytes();
+    version[0] = 9;
+    assert_eq!(
+        code_of(PublicUserIdentity::from_bytes(&version).unwrap_err()),
+        "unsupported_version"
+    );
+
+    let number = safety_number(&alice.public_identity(), &bob.public_identity());
+    assert_eq!(
+        number,
+        safety_number(&bob.public_identity(), &alice.public_identity())
+    );
+    // Twelve groups of five digits; each user's fingerprint is one half.
+    assert_eq!(number.len(), 71);
+    assert_eq!(public.fingerprint().len(), 35);
+    assert!(number.contains(&public.fingerprint()));
+    assert!(number.contains(&bob.public_identity().fingerprint()));
+}
+
+#[wasm_bindgen_test]
+fn device_lists_are_signed_verified_pinned_and_updated() {
+    let alice = UserIdentity::generate().unwrap();
+    let mallory = UserIdentity::generate().unwrap();
+    let phone = Identity::generate().unwrap().public_identity();
+    let laptop = Identity::generate().unwrap().public_identity();
+
+    let v1 = DeviceList::create("u_alice", "d_phone", &phone).unwrap();
+    assert_eq!((v1.user_id().as_str(), v1.version()), ("u_alice", 1));
+    assert_eq!(v1.device_ids(), vec!["d_phone"]);
+    let signed1 = v1.sign(&alice);
+    let verified = DeviceList::verify(&signed1, &alice.public_identity()).unwrap();
+    assert_eq!(verified.device_ids(), vec!["d_phone"]);
+    assert!(verified.identity_of("d_phone").unwrap().equals(&phone));
+    assert!(verified.identity_of("d_laptop").is_none());
+    assert_eq!(
+        code_of(DeviceList::verify(&signed1, &mallory.public_identity()).unwrap_err()),
+        "bad_device_list_signature"
+    );
+
+    let pinned = PinnedDeviceList::pin("u_alice", &alice.public_identity(), &signed1).unwrap();
+    assert_eq!(pinned.user_id(), "u_alice");
+    assert!(pinned.user_key().equals(&alice.public_identity()));
+    assert_eq!(
+        code_of(PinnedDeviceList::pin("u_bob", &alice.public_identity(), &signed1).unwrap_err()),
+        "device_list_user_mismatch"
+    );
+
+    // A device is added.
+    let v2 = v1.with_device("d_laptop", &laptop).unwrap();
+    assert_eq!((v1.version(), v2.version()), (1, 2));
+    assert_eq!(v2.device_ids(), vec!["d_laptop", "d_phone"]);
+    let signed2 = v2.sign(&alice);
+    let change = pinned.update(&alice.public_identity(), &signed2).unwrap();
+    assert_eq!(change.added(), vec!["d_laptop"]);
+    assert!(change.removed().is_empty());
+    assert!(!change.unchanged());
+    let pinned = change.pinned();
+    assert_eq!(pinned.list().version(), 2);
+    assert!(
+        pinned
+            .update(&alice.public_identity(), &signed2)
+            .unwrap()
+            .unchanged()
+    );
+    assert_eq!(
+        code_of(
+            pinned
+                .update(&alice.public_identity(), &signed1)
+                .unwrap_err()
+        ),
+        "stale_device_list"
+    );
+
+    // Another key signs a list for the same user id: as the claimed key, a
+    // changed identity; as the pinned key's list, a bad signature.
+    let forged = DeviceList::create("u_alice", "d_evil", &laptop)
+        .unwrap()
+        .with_device("d_evil2", &phone)
+        .unwrap()
+        .with_device("d_evil3", &Identity::generate().unwrap().public_identity())
+        .unwrap()
+        .sign(&mallory);
+    assert_eq!(
+        code_of(
+            pinned
+                .update(&mallory.public_identity(), &forged)
+                .unwrap_err()
+        ),
+        "user_key_changed"
+    );
+    assert_eq!(
+        code_of(
+            pinned
+                .update(&alice.public_identity(), &forged)
+                .unwrap_err()
+        ),
+        "bad_device_list_signature"
+    );
+
+    // A device is removed; the pin survives storage.
+    let v3 = v2.without_device("d_phone").unwrap();
+    let signed3 = v3.sign(&alice);
+    let change = pinned.update(&alice.public_identity(), &signed3).unwrap();
+    assert!(change.added().is_empty());
+    assert_eq!(change.removed(), vec!["d_phone"]);
+    let stored = PinnedDeviceList::from_bytes(&change.pinned().to_bytes()).unwrap();
+    assert_eq!(stored.user_id(), "u_alice");
+    assert!(stored.user_key().equals(&alice.public_identity()));
+    assert_eq!(stored.list().device_ids(), vec!["d_laptop"]);
+    assert_eq!(stored.signed_bytes(), signed3);
+    assert_eq!(
+        code_of(PinnedDeviceList::from_bytes(&[]).unwrap_err()),
+        "malformed_device_list"
+    );
+
+    assert_eq!(
+        code_of(DeviceList::create("u alice", "d_phone", &phone).unwrap_err()),
+        "invalid_id"
+    );
+    assert_eq!(
+        code_of(v1.with_device("d_tablet", &phone).unwrap_err()),
+        "duplicate_device"
+    );
+    assert_eq!(
+        code_of(v1.without_device("d_phone").unwrap_err()),
+        "device_count_out_of_range"
+    );
+    assert_eq!(
+        code_of(v1.without_device("d_tablet").unwrap_err()),
+        "unknown_device"
+    );
+}
+
+/// Encodes a text message from Alice's phone in conversation `c_1` and
+/// sends it through `session`.
+fn send_text(session: &mut Session, device: &str, sequence: u64, text: &str) -> Vec<u8> {
+    let plaintext = encode_text_message("c_1", "u_alice", device, sequence, text.into()).unwrap();
+    session.encrypt(plaintext.into()).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn message_envelopes_round_trip_and_are_checked_in_order() {
+    let (alice, _, mut a, mut b) = established();
+    let other_device = Identity::generate().unwrap().public_identity();
+    let devices = DeviceList::create("u_alice", "d_phone", &alice.public_identity())
+        .unwrap()
+        .with_device("d_laptop", &other_device)
+        .unwrap();
+    let remote = b.peer_identity();
+    let receive = |b: &mut Session, wire: &[u8]| {
+        MessageEnvelope::from_bytes(&b.decrypt(wire).unwrap()).unwrap()
+    };
+
+    let first = receive(&mut b, &send_text(&mut a, "d_phone", 1, "first"));
+    assert_eq!(first.conversation_id(), "c_1");
+    assert_eq!(first.sender_user_id(), "u_alice");
+    assert_eq!(first.sender_device_id(), "d_phone");
+    assert_eq!(first.sequence(), 1);
+    assert_eq!(first.kind(), "text");
+    assert_eq!(first.text().unwrap(), "first");
+    assert_eq!(code_of(first.attachment().unwrap_err()), "wrong_body_kind");
+    assert_eq!(
+        code_of(first.control_kind().unwrap_err()),
+        "wrong_body_kind"
+    );
+    let checked = first.check(&remote, &devices, "c_1", None).unwrap();
+    assert_eq!((checked.gap(), checked.late()), (0, false));
+    let window = checked.window();
+    assert_eq!(window.len(), 17);
+
+    // The relay holds back message 2: message 3 shows a gap of one.
+    let held = send_text(&mut a, "d_phone", 2, "second");
+    let third = receive(&mut b, &send_text(&mut a, "d_phone", 3, "third"));
+    let checked = third.check(&remote, &devices, "c_1", Some(window)).unwrap();
+    assert_eq!((checked.gap(), checked.late()), (1, false));
+    let window = checked.window();
+
+    // Message 2 arrives late and is accepted once.
+    let second = receive(&mut b, &held);
+    let checked = second
+        .check(&remote, &devices, "c_1", Some(window.clone()))
+        .unwrap();
+    assert_eq!((checked.gap(), checked.late()), (0, true));
+    let window = checked.window();
+
+    // A new ciphertext that repeats sequence number 2.
+    let replay = receive(&mut b, &send_text(&mut a, "d_phone", 2, "second"));
+    assert_eq!(
+        code_of(
+            replay
+                .check(&remote, &devices, "c_1", Some(window.clone()))
+                .unwrap_err()
+        ),
+        "replayed_sequence"
+    );
+
+    // Alice's phone claims to be her laptop (listed with another identity).
+    let relabelled = receive(&mut b, &send_text(&mut a, "d_laptop", 4, "from my laptop"));
+    assert_eq!(
+        code_of(
+            relabelled
+                .check(&remote, &devices, "c_1", Some(window.clone()))
+                .unwrap_err()
+        ),
+        "sender_identity_mismatch"
+    );
+    let unlisted = receive(&mut b, &send_text(&mut a, "d_tablet", 4, "tablet"));
+    assert_eq!(
+        code_of(
+            unlisted
+                .check(&remote, &devices, "c_1", Some(window.clone()))
+                .unwrap_err()
+        ),
+        "sender_not_on_device_list"
+    );
+    let fourth = receive(&mut b, &send_text(&mut a, "d_phone", 4, "fourth"));
+    assert_eq!(
+        code_of(
+            fourth
+                .check(&remote, &devices, "c_2", Some(window.clone()))
+                .unwrap_err()
+        ),
+        "conversation_mismatch"
+    );
+    assert_eq!(
+        code_of(
+            fourth
+                .check(&remote, &devices, "c_1", Some(vec![1, 2, 3]))
+                .unwrap_err()
+        ),
+        "malformed_message_context"
+    );
+    let checked = fourth
+        .check(&remote, &devices, "c_1", Some(window))
+        .unwrap();
+    assert_eq!((checked.gap(), checked.late()), (0, false));
+}
+
+#[wasm_bindgen_test]
+fn attachment_and_control_messages_and_encoding_errors() {
+    let descriptor = Uint8Array::from(&[1u8, 2, 3][..]);
+    let plaintext = encode_attachment_message("c_1", "u_alice", "d_phone", 7, &descriptor).unwrap();
+    let envelope = MessageEnvelope::from_bytes(&plaintext).unwrap();
+    assert_eq!(envelope.kind(), "attachment");
+    assert_eq!(envelope.sequence(), 7);
+    assert_eq!(envelope.attachment().unwrap().to_vec(), vec![1, 2, 3]);
+    assert_eq!(code_of(envelope.text().unwrap_err()), "wrong_body_kind");
+
+    let plaintext = encode_control_message("c_1", "u_alice", "d_phone", 8, "read", &[9]).unwrap();
+    let envelope = MessageEnvelope::from_bytes(&plaintext).unwrap();
+    assert_eq!(envelope.kind(), "control");
+    assert_eq!(envelope.control_kind().unwrap(), "read");
+    assert_eq!(envelope.control_payload().unwrap().to_vec(), vec![9]);
+    assert_eq!(
+        code_of(envelope.attachment().unwrap_err()),
+        "wrong_body_kind"
+    );
+    for kind in ["device_list_update", "delivered"] {
+        let plaintext = encode_control_message("c_1", "u_alice", "d_phone", 9, kind, &[]).unwrap();
+        let envelope = MessageEnvelope::from_bytes(&plaintext).unwrap();
+        assert_eq!(envelope.control_kind().unwrap(), kind);
+    }
+    assert_eq!(
+        code_of(encode_control_message("c_1", "u_alice", "d_phone", 9, "typing", &[]).unwrap_err()),
+        "invalid_argument"
+    );
+
+    let text_bytes = encode_text_message("c_1", "u_alice", "d_phone", 1, bytes("héllo".as_bytes()));
+    let envelope = MessageEnvelope::from_bytes(&text_bytes.unwrap()).unwrap();
+    assert_eq!(envelope.text().unwrap(), "héllo");
+    assert_eq!(
+        code_of(encode_text_message("c_1", "u_alice", "d_phone", 1, bytes(&[0xff])).unwrap_err()),
+        "invalid_utf8"
+    );
+    assert_eq!(
+        code_of(encode_text_message("c_1", "u_alice", "d_phone", 0, "x".into()).unwrap_err()),
+        "invalid_message_context"
+    );
+    assert_eq!(
+        code_of(encode_text_message("c 1", "u_alice", "d_phone", 1, "x".into()).unwrap_err()),
+        "invalid_message_context"
+    );
+    assert_eq!(
+        code_of(MessageEnvelope::from_bytes(&Uint8Array::new_with_length(0)).unwrap_err()),
+        "malformed_message_context"
+    );
+}
+
+#[wasm_bindgen_test]
+fn invitations_bind_both_user_keys_and_the_first_device_list() {
+    let clinician = UserIdentity::generate().unwrap();
+    let patient = UserIdentity::generate().unwrap();
+    let mallory = UserIdentity::generate().unwrap();
+    let code = InvitationCode::generate().unwrap();
+    let fragment = String::from(code.link_fragment(&clinician.public_identity()).unwrap());
+    assert_eq!(fragment.len(), 90);
+
+    // The patient opens the link and registers.
+    let link = InvitationLink::parse_fragment(format!("#{fragment}").into()).unwrap();
+    assert!(link.inviter().equals(&clinician.public_identity()));
+    assert_eq!(link.redemption_token(), code.redemption_token());
+    let phone = Identity::generate().unwrap().public_identity();
+    let signed = DeviceList::create("u_patient", "d_phone", &phone)
+        .unwrap()
+        .sign(&patient);
+    let proof = link
+        .registration_proof(&patient.public_identity(), &signed)
+        .unwrap();
+    assert_eq!(proof.len(), 32);
+
+    // The clinician, who kept the code (here as text), verifies and pins.
+    let kept = InvitationCode::from_text(code.to_text().unwrap().into()).unwrap();
+    assert_eq!(kept.redemption_token(), code.redemption_token());
+    let list = verify_registration(
+        &kept,
+        &clinician.public_identity(),
+        &patient.public_identity(),
+        &signed,
+        &proof,
+    )
+    .unwrap();
+    assert_eq!(list.user_id(), "u_patient");
+    assert_eq!(list.device_ids(), vec!["d_phone"]);
+    PinnedDeviceList::pin(&list.user_id(), &patient.public_identity(), &signed).unwrap();
+
+    // A proof over another invitee key (and its own list) does not verify
+    // as the patient's registration, nor does the patient's proof for it.
+    let mallory_signed = DeviceList::create("u_patient", "d_phone", &phone)
+        .unwrap()
+        .sign(&mallory);
+    let mallory_proof = link
+        .registration_proof(&mallory.public_identity(), &mallory_signed)
+        .unwrap();
+    let verify = |invitee: &UserIdentity, signed: &[u8], proof: &[u8]| {
+        verify_registration(
+            &code,
+            &clinician.public_identity(),
+            &invitee.public_identity(),
+            signed,
+            proof,
+        )
+    };
+    assert_eq!(
+        code_of(verify(&patient, &signed, &mallory_proof).unwrap_err()),
+        "invitation_proof_mismatch"
+    );
+    assert_eq!(
+        code_of(verify(&mallory, &mallory_signed, &proof).unwrap_err()),
+        "invitation_proof_mismatch"
+    );
+    assert_eq!(
+        code_of(verify(&patient, &mallory_signed, &proof).unwrap_err()),
+        "invitation_device_list_invalid"
+    );
+    assert_eq!(
+        code_of(verify(&patient, &signed, &proof[..31]).unwrap_err()),
+        "malformed_invitation"
+    );
+    assert_eq!(
+        code_of(
+            link.registration_proof(&patient.public_identity(), &mallory_signed)
+                .unwrap_err()
+        ),
+        "invitation_device_list_invalid"
+    );
+
+    assert_eq!(
+        code_of(InvitationLink::parse_fragment("nope".into()).unwrap_err()),
+        "malformed_invitation"
+    );
+    assert_eq!(
+        code_of(InvitationLink::parse_fragment(JsValue::from(3)).unwrap_err()),
+        "invalid_argument"
+    );
+    assert_eq!(
+        code_of(InvitationCode::from_text("nope".into()).unwrap_err()),
+        "malformed_invitation"
+    );
 }

@@ -4,7 +4,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use zeroize::Zeroizing;
 
+use super::RegistrationProof;
 use super::code::{INVITATION_CODE_LEN, InvitationCode};
+use crate::device_list::SignedDeviceList;
 use crate::error::InvitationError;
 use crate::user::{PUBLIC_USER_IDENTITY_LEN, PublicUserIdentity};
 
@@ -86,5 +88,29 @@ impl InvitationLink {
     /// The inviter's user identity, to pin.
     pub fn inviter(&self) -> &PublicUserIdentity {
         &self.inviter
+    }
+
+    /// The invitee's [`RegistrationProof`] for this invitation, binding its
+    /// user key `invitee` and its first signed device list, given as the
+    /// bytes it will send. The list is verified under `invitee` first, as
+    /// [`super::verify_registration`] will, so no proof is made over a list
+    /// the inviter would refuse.
+    ///
+    /// # Errors
+    /// [`InvitationError::BadDeviceList`] if `invitee_devices` does not
+    /// verify under `invitee` ([`SignedDeviceList::from_bytes`]).
+    pub fn registration_proof(
+        &self,
+        invitee: &PublicUserIdentity,
+        invitee_devices: &[u8],
+    ) -> Result<RegistrationProof, InvitationError> {
+        let devices = SignedDeviceList::from_bytes(invitee_devices, invitee)
+            .map_err(|_| InvitationError::BadDeviceList)?;
+        Ok(RegistrationProof::compute(
+            &self.code,
+            &self.inviter,
+            invitee,
+            &devices,
+        ))
     }
 }

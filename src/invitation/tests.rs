@@ -191,6 +191,46 @@ fn substituted_keys_lists_or_codes_are_detected() {
 }
 
 #[test]
+fn link_makes_the_proof_only_over_a_list_the_invitee_signed() {
+    let (inviter, invitee) = (clinician(), patient());
+    let mallory = UserIdentity::from_seed([0x66; 32]);
+    let fragment = invitation_link_fragment(&code(), inviter.public_identity());
+    let link = InvitationLink::parse_fragment(&fragment).unwrap();
+    let devices = patient_devices(&invitee, 1);
+
+    let proof = link
+        .registration_proof(invitee.public_identity(), devices.as_bytes())
+        .unwrap();
+    assert_eq!(
+        proof,
+        RegistrationProof::compute(
+            &code(),
+            inviter.public_identity(),
+            invitee.public_identity(),
+            &devices,
+        )
+    );
+    let verified = verify_registration(
+        &code(),
+        inviter.public_identity(),
+        invitee.public_identity(),
+        devices.as_bytes(),
+        &proof,
+    )
+    .unwrap();
+    assert_eq!(verified, devices);
+
+    // A list signed by another key, or not a list at all, gets no proof.
+    let foreign = patient_devices(&mallory, 1);
+    for bytes in [foreign.as_bytes(), &[][..], &devices.as_bytes()[1..]] {
+        assert_eq!(
+            link.registration_proof(invitee.public_identity(), bytes),
+            Err(InvitationError::BadDeviceList)
+        );
+    }
+}
+
+#[test]
 fn codes_tokens_and_fragments_have_strict_text_forms() {
     let c = code();
     let text = c.to_text();

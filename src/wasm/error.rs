@@ -22,6 +22,9 @@ pub(crate) enum BindingError {
     AlreadyFinished,
     /// A result was asked for before `finish()`.
     NotFinished,
+    /// A message body was read as a kind it is not (`text()` of an
+    /// attachment, say).
+    WrongBodyKind,
 }
 
 impl ErrorCode for BindingError {
@@ -32,6 +35,7 @@ impl ErrorCode for BindingError {
             Self::AlreadyTaken => "already_taken",
             Self::AlreadyFinished => "already_finished",
             Self::NotFinished => "not_finished",
+            Self::WrongBodyKind => "wrong_body_kind",
         }
     }
 }
@@ -44,6 +48,7 @@ impl Display for BindingError {
             Self::AlreadyTaken => "this value was already taken",
             Self::AlreadyFinished => "the stream was already finished",
             Self::NotFinished => "the stream is not finished yet",
+            Self::WrongBodyKind => "the message body is of another kind",
         })
     }
 }
@@ -75,11 +80,18 @@ pub(crate) fn bytes_from(value: &JsValue) -> Result<Zeroizing<Vec<u8>>, JsValue>
         return Ok(bytes);
     }
     if let Some(array) = value.dyn_ref::<js_sys::Uint8Array>() {
-        let mut bytes = Zeroizing::new(vec![0u8; array.length() as usize]);
-        array.copy_to(&mut bytes);
-        return Ok(bytes);
+        return Ok(bytes_from_array(array));
     }
     Err(to_js(BindingError::InvalidArgument))
+}
+
+/// Copies a `Uint8Array` argument into a buffer wiped when dropped (taking
+/// `&[u8]` instead would leave wasm-bindgen's unwiped copy in freed
+/// WebAssembly memory).
+pub(crate) fn bytes_from_array(array: &js_sys::Uint8Array) -> Zeroizing<Vec<u8>> {
+    let mut bytes = Zeroizing::new(vec![0u8; array.length() as usize]);
+    array.copy_to(&mut bytes);
+    bytes
 }
 
 /// Decodes plaintext bytes as UTF-8 text, made in JavaScript straight from

@@ -9,11 +9,15 @@ mod account;
 mod attachment;
 #[cfg(feature = "bench")]
 mod bench;
+mod device_list;
 mod error;
 mod identity;
+mod invitation;
+mod message;
 mod sealed;
 mod session;
 mod storage;
+mod user;
 
 pub use account::{AcceptedSession, Account};
 pub use attachment::{
@@ -21,10 +25,17 @@ pub use attachment::{
     PlainAgeFile, attachment_age_identity, decrypt_attachment, describe_attachment,
     encrypt_attachment, export_plain_age,
 };
+pub use device_list::{DeviceList, DeviceListChange, PinnedDeviceList};
 pub use identity::{Identity, PublicIdentity};
+pub use invitation::{InvitationCode, InvitationLink, verify_registration};
+pub use message::{
+    ContextCheck, MessageEnvelope, encode_attachment_message, encode_control_message,
+    encode_text_message,
+};
 pub use sealed::{OpenedMessage, inspect_envelope, limits, seal};
 pub use session::{Session, inspect_session_message, session_id_of};
 pub use storage::StorageKey;
+pub use user::{PublicUserIdentity, UserIdentity, safety_number};
 
 use wasm_bindgen::prelude::*;
 
