@@ -246,7 +246,7 @@ impl AttachmentReader {
     }
 
     /// Bytes of ciphertext held back, for memory checks in tests.
-    #[cfg(test)]
+    #[cfg(all(test, not(target_arch = "wasm32")))]
     pub(crate) fn buffered_capacity(&self) -> usize {
         self.pending.capacity()
     }
