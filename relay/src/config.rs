@@ -166,3 +166,22 @@ pub const MAX_TRACKED_PREKEY_PAIRS: usize = 100_000;
 
 /// Longest identifier the relay accepts (ids, invitation codes).
 pub const MAX_ID_LEN: usize = 64;
+
+/// How long a device invitation made for linking stays redeemable: the
+/// life of a link offer (`PROTOCOL.md` §8.6, `LINK_OFFER_TTL_MS`).
+pub const LINK_INVITATION_TTL: Duration =
+    Duration::from_millis(careseal::linking::LINK_OFFER_TTL_MS);
+
+/// How long the relay keeps a link message: twice an offer's life, then it
+/// is deleted (on the next post) and no longer served.
+pub const LINK_MESSAGE_RETENTION: Duration = Duration::from_secs(600);
+
+/// Most messages one link exchange may hold: the exchange has four, and a
+/// retry or two fit.
+pub const MAX_LINK_MESSAGES_PER_OFFER: usize = 8;
+
+/// Largest link message, decoded: the payload message carries the user
+/// identity, pins and conversation list (`MAX_LINK_PAYLOAD_LEN` is larger,
+/// but a payload through this relay must also fit `MAX_JSON_BODY` as
+/// base64).
+pub const MAX_LINK_MESSAGE_LEN: usize = 512 * 1024;

@@ -15,9 +15,9 @@ use crate::audit;
 use crate::audit::keys::AuditKey;
 use crate::ids;
 use crate::store::{
-    AuditRecord, BlobInfo, Conversation, DeviceAuth, Envelope, InvitationProblem, Member, Page,
-    Registered, Role, Store, StoreError, StoreResult, StoredAuditRecord, StoredDeviceList,
-    TakenPrekeys,
+    AuditRecord, BlobInfo, Conversation, DeviceAuth, Envelope, InvitationProblem, LinkMessage,
+    Member, Page, Registered, Role, Store, StoreError, StoreResult, StoredAuditRecord,
+    StoredDeviceList, TakenPrekeys,
 };
 
 const SCHEMA: &str = "
@@ -51,6 +51,11 @@ CREATE TABLE IF NOT EXISTS blobs (
 CREATE TABLE IF NOT EXISTS device_lists (
   user_id TEXT PRIMARY KEY REFERENCES users(id), user_key BLOB NOT NULL, list BLOB NOT NULL,
   version BLOB NOT NULL, registration_proof BLOB, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS link_messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL REFERENCES users(id), offer TEXT NOT NULL,
+  sender_device TEXT NOT NULL, body BLOB NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS link_messages_by_offer ON link_messages (user_id, offer, id);
+CREATE INDEX IF NOT EXISTS link_messages_by_age ON link_messages (created_at);
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, user_id TEXT, device_id TEXT, role TEXT,
   action TEXT NOT NULL, target TEXT, ip TEXT NOT NULL, outcome TEXT NOT NULL, hash BLOB NOT NULL);
@@ -80,6 +85,18 @@ CREATE TRIGGER IF NOT EXISTS envelopes_public_id AFTER INSERT ON envelopes WHEN 
 const BLOB_QUOTA_SCHEMA: &str = "
 CREATE INDEX IF NOT EXISTS blobs_by_uploader ON blobs (uploader);
 ";
+
+/// Adds `invitations.for_user` (the user a device invitation adds a device
+/// to) to databases created before it existed.
+fn add_device_invitations(conn: &Connection) -> StoreResult<()> {
+    let present = conn
+        .prepare("SELECT 1 FROM pragma_table_info('invitations') WHERE name = 'for_user'")?
+        .exists([])?;
+    if !present {
+        conn.execute("ALTER TABLE invitations ADD COLUMN for_user TEXT", [])?;
+    }
+    Ok(())
+}
 
 /// Adds `envelopes.public_id` to databases created before it existed.
 fn add_envelope_public_ids(conn: &Connection) -> StoreResult<()> {
@@ -185,6 +202,7 @@ impl SqliteStore {
             writer.execute_batch(AUDIT_MAC_COLUMN)?;
         }
         add_envelope_public_ids(&writer)?;
+        add_device_invitations(&writer)?;
         writer.execute_batch(BLOB_QUOTA_SCHEMA)?;
         writer.execute_batch(INDEXES)?;
         writer.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -366,6 +384,25 @@ impl Store for SqliteStore {
         })
     }
 
+    fn create_device_invitation(
+        &self,
+        code_hash: &[u8],
+        user_id: &str,
+        expires_at: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<()> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
+                "INSERT INTO invitations (code_hash, role, inviter, expires_at, for_user)
+                 SELECT ?1, role, ?2, ?3, ?2 FROM users WHERE id = ?2",
+                params![code_hash, user_id, expires_at],
+            )?;
+            self.commit_audited(tx, audit)?;
+            Ok(())
+        })
+    }
+
     fn redeem_invitation(
         &self,
         code_hash: &[u8],
@@ -376,14 +413,29 @@ impl Store for SqliteStore {
     ) -> StoreResult<Result<Registered, InvitationProblem>> {
         self.with(|c| {
             let tx = c.transaction()?;
-            let row: Option<(String, Option<String>, i64, Option<i64>)> = tx
+            let row = tx
                 .query_row(
-                    "SELECT role, inviter, expires_at, used_at FROM invitations WHERE code_hash = ?1",
+                    "SELECT role, inviter, expires_at, used_at, for_user FROM invitations WHERE code_hash = ?1",
                     params![code_hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| {
+                        Ok(Invitation {
+                            role: r.get(0)?,
+                            inviter: r.get(1)?,
+                            expires_at: r.get(2)?,
+                            used_at: r.get(3)?,
+                            for_user: r.get(4)?,
+                        })
+                    },
                 )
                 .optional()?;
-            let Some((role, inviter, expires_at, used_at)) = row else {
+            let Some(Invitation {
+                role,
+                inviter,
+                expires_at,
+                used_at,
+                for_user,
+            }) = row
+            else {
                 return Ok(Err(InvitationProblem::Unknown));
             };
             if used_at.is_some() {
@@ -393,12 +445,18 @@ impl Store for SqliteStore {
                 return Ok(Err(InvitationProblem::Expired));
             }
             let role = role_of(role)?;
-            let user_id = ids::new_id("u")?;
             let device_id = ids::new_id("d")?;
-            tx.execute(
-                "INSERT INTO users (id, role, display_name, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![user_id, role.as_str(), display_name, now],
-            )?;
+            let new_user = for_user.is_none();
+            let user_id = match for_user {
+                Some(user) => user,
+                None => ids::new_id("u")?,
+            };
+            if new_user {
+                tx.execute(
+                    "INSERT INTO users (id, role, display_name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![user_id, role.as_str(), display_name, now],
+                )?;
+            }
             tx.execute(
                 "INSERT INTO devices (id, user_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![device_id, user_id, token_hash, now],
@@ -410,7 +468,7 @@ impl Store for SqliteStore {
             if updated != 1 {
                 return Ok(Err(InvitationProblem::Used));
             }
-            if let (Role::Patient, Some(inviter)) = (role, inviter) {
+            if let (true, Role::Patient, Some(inviter)) = (new_user, role, inviter) {
                 let conversation = ids::new_id("c")?;
                 tx.execute(
                     "INSERT INTO conversations (id, created_at) VALUES (?1, ?2)",
@@ -458,6 +516,74 @@ impl Store for SqliteStore {
                     revoked.is_some(),
                 ))),
             }
+        })
+    }
+
+    fn post_link_message(
+        &self,
+        message: &LinkMessage,
+        max_per_offer: usize,
+        expired_before: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<Option<i64>> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "DELETE FROM link_messages WHERE created_at < ?1",
+                params![expired_before],
+            )?;
+            let held: i64 = tx.query_row(
+                "SELECT count(*) FROM link_messages WHERE user_id = ?1 AND offer = ?2",
+                params![message.user_id, message.offer],
+                |r| r.get(0),
+            )?;
+            if usize::try_from(held).map_or(true, |held| held >= max_per_offer) {
+                return Ok(None);
+            }
+            tx.execute(
+                "INSERT INTO link_messages (user_id, offer, sender_device, body, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    message.user_id,
+                    message.offer,
+                    message.sender_device,
+                    message.body,
+                    message.created_at
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            self.commit_audited(tx, audit)?;
+            Ok(Some(id))
+        })
+    }
+
+    fn link_messages(
+        &self,
+        user_id: &str,
+        offer: &str,
+        after: i64,
+        expired_before: i64,
+    ) -> StoreResult<Vec<(i64, LinkMessage)>> {
+        self.read(|c| {
+            let mut statement = c.prepare_cached(
+                "SELECT id, sender_device, body, created_at FROM link_messages
+                 WHERE user_id = ?1 AND offer = ?2 AND id > ?3 AND created_at >= ?4 ORDER BY id",
+            )?;
+            let rows = statement
+                .query_map(params![user_id, offer, after, expired_before], |r| {
+                    Ok((
+                        r.get(0)?,
+                        LinkMessage {
+                            user_id: user_id.to_string(),
+                            offer: offer.to_string(),
+                            sender_device: r.get(1)?,
+                            body: r.get(2)?,
+                            created_at: r.get(3)?,
+                        },
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
         })
     }
 
@@ -1058,6 +1184,15 @@ fn version_of(bytes: &[u8]) -> StoreResult<u64> {
         .try_into()
         .map_err(|_| StoreError("a stored device list version is not 8 bytes".into()))?;
     Ok(u64::from_be_bytes(bytes))
+}
+
+/// An invitation row as read for redemption.
+struct Invitation {
+    role: String,
+    inviter: Option<String>,
+    expires_at: i64,
+    used_at: Option<i64>,
+    for_user: Option<String>,
 }
 
 #[cfg(test)]

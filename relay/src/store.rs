@@ -186,6 +186,22 @@ pub struct StoredDeviceList {
     pub registration_proof: Option<Vec<u8>>,
 }
 
+/// A message of a device link (`PROTOCOL.md` §8.6) between two devices of
+/// one user: opaque bytes, sealed or committed by the devices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkMessage {
+    /// The user both devices belong to.
+    pub user_id: String,
+    /// The link's offer id (base64url), which names the exchange.
+    pub offer: String,
+    /// The device that posted it.
+    pub sender_device: String,
+    /// The message.
+    pub body: Vec<u8>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
 /// A device's published prekeys as handed to one initiator: the bundle
 /// without one-time prekeys, and at most one one-time prekey `(id, key)`.
 pub type TakenPrekeys = (Vec<u8>, Option<(u32, [u8; 32])>);
@@ -222,7 +238,19 @@ pub trait Store: Send + Sync {
         audit: &AuditRecord,
     ) -> StoreResult<()>;
 
-    /// Redeems an invitation and registers a user and device in one step.
+    /// Stores an invitation that adds a device to the existing user
+    /// `user_id` (with the user's role) when redeemed: how a new device of
+    /// the user gets its relay account while it is being linked.
+    fn create_device_invitation(
+        &self,
+        code_hash: &[u8],
+        user_id: &str,
+        expires_at: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<()>;
+
+    /// Redeems an invitation and registers a user and device in one step
+    /// (a device invitation registers only a device of its user).
     /// A patient invited by a clinician gets a conversation with them. The
     /// audit record's target becomes the new device.
     fn redeem_invitation(
@@ -325,6 +353,28 @@ pub trait Store: Send + Sync {
 
     /// A device's bundle without any one-time prekey, taking nothing.
     fn base_bundle(&self, device_id: &str) -> StoreResult<Option<Vec<u8>>>;
+
+    /// Stores a link message unless its exchange already holds
+    /// `max_per_offer` messages (then `None`, nothing stored), after
+    /// deleting every link message created before `expired_before`.
+    /// Returns its id.
+    fn post_link_message(
+        &self,
+        message: &LinkMessage,
+        max_per_offer: usize,
+        expired_before: i64,
+        audit: &AuditRecord,
+    ) -> StoreResult<Option<i64>>;
+
+    /// The link messages of one exchange of a user with ids above `after`,
+    /// created at or after `expired_before`, oldest first.
+    fn link_messages(
+        &self,
+        user_id: &str,
+        offer: &str,
+        after: i64,
+        expired_before: i64,
+    ) -> StoreResult<Vec<(i64, LinkMessage)>>;
 
     /// A user's device list, if one was published.
     fn device_list(&self, user_id: &str) -> StoreResult<Option<StoredDeviceList>>;

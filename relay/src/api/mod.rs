@@ -7,6 +7,7 @@ mod accounts;
 mod blobs;
 mod device_lists;
 mod events;
+mod linking;
 mod messages;
 mod prekeys;
 pub mod wire;
@@ -57,6 +58,8 @@ pub fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/api/prekeys/count", get(prekeys::count))
         .route("/api/devices/{id}/bundle", get(prekeys::fetch))
         .route("/api/device-list", put(device_lists::publish))
+        .route("/api/link/invitations", post(linking::create_invitation))
+        .route("/api/link/messages", post(linking::post).get(linking::list))
         .route("/api/users/{id}/device-list", get(device_lists::fetch))
         .route("/api/conversations", get(messages::conversations))
         .route("/api/conversations/{id}/envelopes", post(messages::post))
