@@ -2,11 +2,13 @@
 //! (`PROTOCOL.md` §8.3), past its signature check: never panics; whatever
 //! parses is canonical (encodes back to exactly the input), and signing it
 //! gives a list that verifies and parses to the same list. With a
-//! signature, `from_bytes` never panics either.
+//! signature, `from_bytes` never panics either, and neither does reading a
+//! stored pin (`PinnedDeviceList::from_bytes`), whose every success encodes
+//! back to the input.
 #![no_main]
 
 use careseal::fuzzing::decode_device_list_body;
-use careseal::{SignedDeviceList, UserIdentity};
+use careseal::{PinnedDeviceList, SignedDeviceList, UserIdentity};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -25,4 +27,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again.list(), &list);
     }
     let _ = SignedDeviceList::from_bytes(data, user.public_identity());
+    if let Ok(pinned) = PinnedDeviceList::from_bytes(data) {
+        assert_eq!(pinned.to_bytes(), data);
+    }
 });
