@@ -66,6 +66,7 @@ export type CareSealErrorCode =
   | 'already_finished'
   | 'not_finished'
   | 'wrong_body_kind'
+  | 'link_wrong_state'
   // Users, device lists, invitations, message context and device linking
   // (PROTOCOL.md §8).
   | 'malformed_user_key'

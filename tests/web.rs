@@ -3,12 +3,12 @@
 #![cfg(target_arch = "wasm32")]
 
 use careseal::wasm::{
-    Account, AttachmentDecryptor, AttachmentEncryptor, AttachmentExporter, DeviceList, Identity,
-    InvitationCode, InvitationLink, MessageEnvelope, PinnedDeviceList, PublicIdentity,
-    PublicUserIdentity, Session, StorageKey, UserIdentity, decrypt_attachment, describe_attachment,
-    encode_attachment_message, encode_control_message, encode_text_message, encrypt_attachment,
-    export_plain_age, inspect_envelope, inspect_session_message, limits, safety_number, seal,
-    session_id_of, verify_registration,
+    Account, AttachmentDecryptor, AttachmentEncryptor, AttachmentExporter, DeviceList,
+    ExistingDeviceLink, Identity, InvitationCode, InvitationLink, MessageEnvelope, NewDeviceLink,
+    PinnedDeviceList, PublicIdentity, PublicUserIdentity, Session, StorageKey, UserIdentity,
+    decrypt_attachment, describe_attachment, encode_attachment_message, encode_control_message,
+    encode_text_message, encrypt_attachment, export_plain_age, inspect_envelope,
+    inspect_session_message, limits, safety_number, seal, session_id_of, verify_registration,
 };
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -942,4 +942,316 @@ fn invitations_bind_both_user_keys_and_the_first_device_list() {
         code_of(InvitationCode::from_text("nope".into()).unwrap_err()),
         "malformed_invitation"
     );
+}
+
+/// A time to link at (`Date.now()` milliseconds); offers live 300 000 ms.
+const LINK_T0: f64 = 1_700_000_000_000.0;
+
+/// A link up to both sides showing the SAS: the two sides and the existing
+/// device's SAS.
+fn link_to_sas() -> (ExistingDeviceLink, NewDeviceLink, String) {
+    let mut existing = ExistingDeviceLink::offer(LINK_T0).unwrap();
+    let mut joining = NewDeviceLink::join(&existing.offer_text(), LINK_T0 + 1.0).unwrap();
+    let response = existing
+        .accept_commitment(&joining.commitment(), LINK_T0 + 2.0)
+        .unwrap();
+    let reveal = joining.accept_response(&response, LINK_T0 + 3.0).unwrap();
+    let sas = existing.accept_reveal(&reveal, LINK_T0 + 4.0).unwrap();
+    (existing, joining, sas)
+}
+
+fn new_device() -> PublicIdentity {
+    Identity::generate().unwrap().public_identity()
+}
+
+#[wasm_bindgen_test]
+fn a_device_link_agrees_on_the_sas_and_carries_payload_and_device() {
+    let mut existing = ExistingDeviceLink::offer(LINK_T0).unwrap();
+    assert_eq!(existing.state(), "awaitingCommitment");
+    let text = existing.offer_text();
+    assert_eq!(text.len(), 78);
+    assert_eq!(existing.offer_id().len(), 22);
+    assert_eq!(existing.expires_at_ms(), LINK_T0 + 300_000.0);
+
+    let mut joining = NewDeviceLink::join(&text, LINK_T0 + 1.0).unwrap();
+    assert_eq!(joining.state(), "awaitingResponse");
+    assert_eq!(joining.offer_id(), existing.offer_id());
+    assert_eq!(joining.expires_at_ms(), existing.expires_at_ms());
+    let commit = joining.commitment();
+    assert_eq!(commit, joining.commitment(), "the same bytes to resend");
+
+    let response = existing.accept_commitment(&commit, LINK_T0 + 2.0).unwrap();
+    assert_eq!(existing.state(), "awaitingReveal");
+    let reveal = joining.accept_response(&response, LINK_T0 + 3.0).unwrap();
+    assert_eq!(joining.state(), "sasCheck");
+    let sas = existing.accept_reveal(&reveal, LINK_T0 + 4.0).unwrap();
+    assert_eq!(existing.state(), "sasCheck");
+    assert_eq!(sas.len(), 6);
+    assert!(sas.bytes().all(|b| b.is_ascii_digit()), "{sas}");
+    assert_eq!(joining.sas().unwrap(), sas);
+    assert_eq!(existing.sas().unwrap(), sas, "asking again changes nothing");
+
+    // The user saw the same digits on both screens and confirms on each.
+    let payload = b"user identity export \x00\xff";
+    let payload_message = existing.confirm(&Uint8Array::from(&payload[..])).unwrap();
+    assert_eq!(existing.state(), "awaitingDevice");
+    let tablet = new_device();
+    let device_message = joining.confirm("d_tablet", &tablet).unwrap();
+    assert_eq!(joining.state(), "awaitingPayload");
+
+    let received = joining.receive_payload(&payload_message).unwrap();
+    assert_eq!(received.to_vec(), payload.to_vec());
+    assert_eq!(joining.state(), "linked");
+    let linked = existing.receive_device(&device_message).unwrap();
+    assert_eq!(existing.state(), "linked");
+    assert_eq!(linked.device_id(), "d_tablet");
+    assert!(linked.identity().equals(&tablet));
+
+    // The existing device puts it on the user's next device list.
+    let list = DeviceList::create("u_patient", "d_phone", &new_device())
+        .unwrap()
+        .with_device(&linked.device_id(), &linked.identity())
+        .unwrap();
+    assert_eq!(list.device_ids(), vec!["d_phone", "d_tablet"]);
+}
+
+#[wasm_bindgen_test]
+fn a_relay_joining_the_same_offer_shows_a_different_sas() {
+    let mut differ = 0;
+    for _ in 0..4 {
+        // The relay (which photographed the QR code, say) joins the offer
+        // and gets its commitment to the existing device first.
+        let mut existing = ExistingDeviceLink::offer(LINK_T0).unwrap();
+        let text = existing.offer_text();
+        let mut relay = NewDeviceLink::join(&text, LINK_T0).unwrap();
+        let mut genuine = NewDeviceLink::join(&text, LINK_T0).unwrap();
+        let response = existing
+            .accept_commitment(&relay.commitment(), LINK_T0)
+            .unwrap();
+        let relay_reveal = relay.accept_response(&response, LINK_T0).unwrap();
+        genuine.accept_response(&response, LINK_T0).unwrap();
+        let existing_sas = existing.accept_reveal(&relay_reveal, LINK_T0).unwrap();
+        assert_eq!(relay.sas().unwrap(), existing_sas);
+        if genuine.sas().unwrap() != existing_sas {
+            differ += 1;
+        }
+
+        // The user sees different strings and rejects on both screens:
+        // nothing can be sent any more.
+        existing.reject();
+        genuine.reject();
+        assert_eq!(existing.state(), "failed");
+        assert_eq!(genuine.state(), "failed");
+        assert_eq!(
+            code_of(
+                existing
+                    .confirm(&Uint8Array::from(&b"secret"[..]))
+                    .unwrap_err()
+            ),
+            "link_wrong_state"
+        );
+        assert_eq!(
+            code_of(genuine.confirm("d_tablet", &new_device()).unwrap_err()),
+            "link_wrong_state"
+        );
+    }
+    // Equal by chance with probability 10^-6 each.
+    assert!(differ >= 3, "{differ}");
+
+    // Having committed, the relay cannot hand on the genuine device's key.
+    let mut existing = ExistingDeviceLink::offer(LINK_T0).unwrap();
+    let text = existing.offer_text();
+    let relay = NewDeviceLink::join(&text, LINK_T0).unwrap();
+    let response = existing
+        .accept_commitment(&relay.commitment(), LINK_T0)
+        .unwrap();
+    let mut genuine = NewDeviceLink::join(&text, LINK_T0).unwrap();
+    let genuine_reveal = genuine.accept_response(&response, LINK_T0).unwrap();
+    assert_eq!(
+        code_of(
+            existing
+                .accept_reveal(&genuine_reveal, LINK_T0)
+                .unwrap_err()
+        ),
+        "link_commitment_mismatch"
+    );
+    assert_eq!(existing.state(), "failed");
+}
+
+#[wasm_bindgen_test]
+fn device_link_offers_expire_after_five_minutes_and_times_are_milliseconds() {
+    let late = LINK_T0 + 300_001.0;
+    let mut existing = ExistingDeviceLink::offer(LINK_T0).unwrap();
+    let text = existing.offer_text();
+    assert_eq!(
+        code_of(NewDeviceLink::join(&text, late).unwrap_err()),
+        "link_expired"
+    );
+    let joining = NewDeviceLink::join(&text, LINK_T0 + 300_000.0).unwrap();
+    assert_eq!(
+        code_of(
+            existing
+                .accept_commitment(&joining.commitment(), late)
+                .unwrap_err()
+        ),
+        "link_expired"
+    );
+    assert_eq!(existing.state(), "failed");
+
+    let mut existing = ExistingDeviceLink::offer(LINK_T0).unwrap();
+    let mut joining = NewDeviceLink::join(&existing.offer_text(), LINK_T0).unwrap();
+    let response = existing
+        .accept_commitment(&joining.commitment(), LINK_T0)
+        .unwrap();
+    assert_eq!(
+        code_of(joining.accept_response(&response, late).unwrap_err()),
+        "link_expired"
+    );
+    assert_eq!(joining.state(), "failed");
+
+    for wrong in [LINK_T0 / 1000.0, -1.0, f64::NAN, f64::INFINITY, 1e20] {
+        assert_eq!(
+            code_of(ExistingDeviceLink::offer(wrong).unwrap_err()),
+            "invalid_argument"
+        );
+        assert_eq!(
+            code_of(NewDeviceLink::join(&text, wrong).unwrap_err()),
+            "invalid_argument"
+        );
+    }
+    let mut existing = ExistingDeviceLink::offer(LINK_T0).unwrap();
+    let joining = NewDeviceLink::join(&existing.offer_text(), LINK_T0).unwrap();
+    assert_eq!(
+        code_of(
+            existing
+                .accept_commitment(&joining.commitment(), f64::NAN)
+                .unwrap_err()
+        ),
+        "invalid_argument"
+    );
+    assert_eq!(existing.state(), "failed");
+    assert_eq!(
+        code_of(NewDeviceLink::join(&text[..77], LINK_T0).unwrap_err()),
+        "malformed_link_message"
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_device_link_step_out_of_order_throws_and_finishes_the_link() {
+    // The new device asks for the SAS before the exchange: the link is
+    // over, even for the step it was at.
+    let mut existing = ExistingDeviceLink::offer(LINK_T0).unwrap();
+    let mut joining = NewDeviceLink::join(&existing.offer_text(), LINK_T0).unwrap();
+    assert_eq!(code_of(joining.sas().unwrap_err()), "link_wrong_state");
+    assert_eq!(joining.state(), "failed");
+    let response = existing
+        .accept_commitment(&joining.commitment(), LINK_T0)
+        .unwrap();
+    assert_eq!(
+        code_of(joining.accept_response(&response, LINK_T0).unwrap_err()),
+        "link_wrong_state"
+    );
+
+    // Confirming before there is a SAS encrypts nothing.
+    let mut existing = ExistingDeviceLink::offer(LINK_T0).unwrap();
+    assert_eq!(
+        code_of(
+            existing
+                .confirm(&Uint8Array::from(&b"secret"[..]))
+                .unwrap_err()
+        ),
+        "link_wrong_state"
+    );
+    assert_eq!(existing.state(), "failed");
+    assert_eq!(
+        code_of(existing.receive_device(&[1, b'D']).unwrap_err()),
+        "link_wrong_state"
+    );
+
+    // Bad arguments at the right step finish the link too.
+    let (mut existing, mut joining, _) = link_to_sas();
+    assert_eq!(
+        code_of(joining.confirm("d tablet", &new_device()).unwrap_err()),
+        "malformed_link_message"
+    );
+    assert_eq!(joining.state(), "failed");
+    let not_bytes: Uint8Array = JsValue::from("secret").unchecked_into();
+    assert_eq!(
+        code_of(existing.confirm(&not_bytes).unwrap_err()),
+        "invalid_argument"
+    );
+    assert_eq!(existing.state(), "failed");
+    let (mut existing, _, _) = link_to_sas();
+    assert_eq!(
+        code_of(
+            existing
+                .confirm(&Uint8Array::new_with_length(1024 * 1024 + 1))
+                .unwrap_err()
+        ),
+        "link_payload_too_large"
+    );
+    assert_eq!(existing.state(), "failed");
+}
+
+#[wasm_bindgen_test]
+fn a_replayed_device_link_message_throws_and_finishes_the_link() {
+    // The commitment again, once answered.
+    let mut existing = ExistingDeviceLink::offer(LINK_T0).unwrap();
+    let mut joining = NewDeviceLink::join(&existing.offer_text(), LINK_T0).unwrap();
+    let commit = joining.commitment();
+    let response = existing.accept_commitment(&commit, LINK_T0).unwrap();
+    assert_eq!(
+        code_of(existing.accept_commitment(&commit, LINK_T0).unwrap_err()),
+        "link_wrong_state"
+    );
+    assert_eq!(existing.state(), "failed");
+    let reveal = joining.accept_response(&response, LINK_T0).unwrap();
+    assert_eq!(
+        code_of(existing.accept_reveal(&reveal, LINK_T0).unwrap_err()),
+        "link_wrong_state"
+    );
+
+    // The response again, once taken.
+    assert_eq!(
+        code_of(joining.accept_response(&response, LINK_T0).unwrap_err()),
+        "link_wrong_state"
+    );
+    assert_eq!(joining.state(), "failed");
+    assert_eq!(code_of(joining.sas().unwrap_err()), "link_wrong_state");
+
+    // A tampered payload finishes the link: the genuine one is then refused.
+    let (mut existing, mut joining, _) = link_to_sas();
+    let payload_message = existing.confirm(&Uint8Array::from(&b"pickle"[..])).unwrap();
+    joining.confirm("d_tablet", &new_device()).unwrap();
+    let mut tampered = payload_message.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    assert_eq!(
+        code_of(joining.receive_payload(&tampered).unwrap_err()),
+        "link_decrypt_failed"
+    );
+    assert_eq!(joining.state(), "failed");
+    assert_eq!(
+        code_of(joining.receive_payload(&payload_message).unwrap_err()),
+        "link_wrong_state"
+    );
+
+    // Once linked, the last messages again are refused; the links stay
+    // linked, and reject() no longer changes them.
+    let (mut existing, mut joining, _) = link_to_sas();
+    let payload_message = existing.confirm(&Uint8Array::from(&b"pickle"[..])).unwrap();
+    let device_message = joining.confirm("d_tablet", &new_device()).unwrap();
+    joining.receive_payload(&payload_message).unwrap();
+    existing.receive_device(&device_message).unwrap();
+    assert_eq!(
+        code_of(joining.receive_payload(&payload_message).unwrap_err()),
+        "link_wrong_state"
+    );
+    assert_eq!(
+        code_of(existing.receive_device(&device_message).unwrap_err()),
+        "link_wrong_state"
+    );
+    existing.reject();
+    joining.reject();
+    assert_eq!(existing.state(), "linked");
+    assert_eq!(joining.state(), "linked");
 }

@@ -25,6 +25,9 @@ pub(crate) enum BindingError {
     /// A message body was read as a kind it is not (`text()` of an
     /// attachment, say).
     WrongBodyKind,
+    /// A device-link method was called at a step the link is not at (or
+    /// after the link finished).
+    LinkWrongState,
 }
 
 impl ErrorCode for BindingError {
@@ -36,6 +39,7 @@ impl ErrorCode for BindingError {
             Self::AlreadyFinished => "already_finished",
             Self::NotFinished => "not_finished",
             Self::WrongBodyKind => "wrong_body_kind",
+            Self::LinkWrongState => "link_wrong_state",
         }
     }
 }
@@ -49,6 +53,7 @@ impl Display for BindingError {
             Self::AlreadyFinished => "the stream was already finished",
             Self::NotFinished => "the stream is not finished yet",
             Self::WrongBodyKind => "the message body is of another kind",
+            Self::LinkWrongState => "the link is not at the step this call needs",
         })
     }
 }
@@ -106,4 +111,18 @@ pub(crate) fn text_from(bytes: &[u8]) -> Result<js_sys::JsString, JsValue> {
 /// the only Rust copy (and is wiped when it drops).
 pub(crate) fn bytes_to_js(bytes: &[u8]) -> js_sys::Uint8Array {
     js_sys::Uint8Array::from(bytes)
+}
+
+/// Reads a `Date.now()` argument (milliseconds since 1970), with the bounds
+/// `Account.maintainSignedPrekeys` uses: after 2001 (so seconds passed by
+/// mistake are refused) and at most the largest JS date; anything else,
+/// `NaN` included, is `invalid_argument`.
+pub(crate) fn millis_from(now_millis: f64) -> Result<u64, JsValue> {
+    const EARLIEST_MILLIS: f64 = 1.0e12;
+    const LATEST_MILLIS: f64 = 8.64e15;
+    if !(EARLIEST_MILLIS..=LATEST_MILLIS).contains(&now_millis) {
+        return Err(to_js(BindingError::InvalidArgument));
+    }
+    // In range, so the cast only drops the fraction of a millisecond.
+    Ok(now_millis as u64)
 }

@@ -13,6 +13,7 @@ mod device_list;
 mod error;
 mod identity;
 mod invitation;
+mod linking;
 mod message;
 mod sealed;
 mod session;
@@ -28,6 +29,7 @@ pub use attachment::{
 pub use device_list::{DeviceList, DeviceListChange, PinnedDeviceList};
 pub use identity::{Identity, PublicIdentity};
 pub use invitation::{InvitationCode, InvitationLink, verify_registration};
+pub use linking::{ExistingDeviceLink, LinkedDevice, NewDeviceLink};
 pub use message::{
     ContextCheck, MessageEnvelope, encode_attachment_message, encode_control_message,
     encode_text_message,
