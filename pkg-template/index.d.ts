@@ -87,6 +87,7 @@ export type CareSealErrorCode =
   | 'malformed_invitation'
   | 'invitation_proof_mismatch'
   | 'invitation_device_list_invalid'
+  | 'invitation_user_mismatch'
   | 'malformed_message_context'
   | 'unknown_body_kind'
   | 'invalid_message_context'

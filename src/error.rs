@@ -314,6 +314,9 @@ error_enum! {
         /// The invitee's device list does not verify (see its own codes
         /// through [`crate::SignedDeviceList::from_bytes`]).
         BadDeviceList => ("invitation_device_list_invalid", "the invitee's device list does not verify"),
+        /// The invitee's device list names a user id other than the one the
+        /// inviter files the registration under.
+        UserMismatch => ("invitation_user_mismatch", "the invitee's device list names a different user id"),
         /// Randomness for a new code could not be obtained.
         Rng => ("rng_failed", "the platform random number generator failed"),
     }
@@ -345,7 +348,7 @@ error_enum! {
         /// The sequence number was already accepted from that device in this
         /// conversation.
         ReplayedSequence => ("replayed_sequence", "the message repeats one already received"),
-        /// The sequence number is `SEQUENCE_WINDOW` or more below the
+        /// The sequence number is more than `SEQUENCE_WINDOW` below the
         /// highest one seen from that device: too old to tell whether it
         /// was received.
         SequenceOutOfWindow => ("sequence_out_of_window", "the message is too far behind the newest one received to be accepted"),

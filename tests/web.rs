@@ -708,10 +708,17 @@ fn send_text(session: &mut Session, device: &str, sequence: u64, text: &str) -> 
 fn message_envelopes_round_trip_and_are_checked_in_order() {
     let (alice, _, mut a, mut b) = established();
     let other_device = Identity::generate().unwrap().public_identity();
-    let devices = DeviceList::create("u_alice", "d_phone", &alice.public_identity())
+    let alice_user = UserIdentity::generate().unwrap();
+    let list = DeviceList::create("u_alice", "d_phone", &alice.public_identity())
         .unwrap()
         .with_device("d_laptop", &other_device)
         .unwrap();
+    let devices = PinnedDeviceList::pin(
+        "u_alice",
+        &alice_user.public_identity(),
+        &list.sign(&alice_user),
+    )
+    .unwrap();
     let remote = b.peer_identity();
     let receive = |b: &mut Session, wire: &[u8]| {
         MessageEnvelope::from_bytes(&b.decrypt(wire).unwrap()).unwrap()
@@ -877,17 +884,32 @@ fn invitations_bind_both_user_keys_and_the_first_device_list() {
     // The clinician, who kept the code (here as text), verifies and pins.
     let kept = InvitationCode::from_text(code.to_text().unwrap().into()).unwrap();
     assert_eq!(kept.redemption_token(), code.redemption_token());
-    let list = verify_registration(
+    let pinned = verify_registration(
         &kept,
         &clinician.public_identity(),
+        "u_patient",
         &patient.public_identity(),
         &signed,
         &proof,
     )
     .unwrap();
-    assert_eq!(list.user_id(), "u_patient");
-    assert_eq!(list.device_ids(), vec!["d_phone"]);
-    PinnedDeviceList::pin(&list.user_id(), &patient.public_identity(), &signed).unwrap();
+    assert_eq!(pinned.user_id(), "u_patient");
+    assert_eq!(pinned.list().device_ids(), vec!["d_phone"]);
+    assert!(pinned.user_key().equals(&patient.public_identity()));
+    assert_eq!(
+        code_of(
+            verify_registration(
+                &kept,
+                &clinician.public_identity(),
+                "u_someone_else",
+                &patient.public_identity(),
+                &signed,
+                &proof,
+            )
+            .unwrap_err()
+        ),
+        "invitation_user_mismatch"
+    );
 
     // A proof over another invitee key (and its own list) does not verify
     // as the patient's registration, nor does the patient's proof for it.
@@ -901,6 +923,7 @@ fn invitations_bind_both_user_keys_and_the_first_device_list() {
         verify_registration(
             &code,
             &clinician.public_identity(),
+            "u_patient",
             &invitee.public_identity(),
             signed,
             proof,

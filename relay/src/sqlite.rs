@@ -372,15 +372,19 @@ impl Store for SqliteStore {
         inviter: Option<&str>,
         expires_at: i64,
         audit: &AuditRecord,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            tx.execute(
-                "INSERT INTO invitations (code_hash, role, inviter, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            let inserted = tx.execute(
+                "INSERT INTO invitations (code_hash, role, inviter, expires_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (code_hash) DO NOTHING",
                 params![code_hash, role.as_str(), inviter, expires_at],
             )?;
+            if inserted != 1 {
+                return Ok(false);
+            }
             self.commit_audited(tx, audit)?;
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -390,16 +394,20 @@ impl Store for SqliteStore {
         user_id: &str,
         expires_at: i64,
         audit: &AuditRecord,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            tx.execute(
+            let inserted = tx.execute(
                 "INSERT INTO invitations (code_hash, role, inviter, expires_at, for_user)
-                 SELECT ?1, role, ?2, ?3, ?2 FROM users WHERE id = ?2",
+                 SELECT ?1, role, ?2, ?3, ?2 FROM users WHERE id = ?2
+                 ON CONFLICT (code_hash) DO NOTHING",
                 params![code_hash, user_id, expires_at],
             )?;
+            if inserted != 1 {
+                return Ok(false);
+            }
             self.commit_audited(tx, audit)?;
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -641,12 +649,13 @@ impl Store for SqliteStore {
         user_id: &str,
         previous_version: Option<u64>,
         list: &StoredDeviceList,
-        revoke: &[String],
+        publisher: &str,
+        listed: &[String],
         now: i64,
         audit: &AuditRecord,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<Vec<String>>> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let stored: Option<Vec<u8>> = tx
                 .query_row(
                     "SELECT version FROM device_lists WHERE user_id = ?1",
@@ -656,7 +665,17 @@ impl Store for SqliteStore {
                 .optional()?;
             let stored = stored.as_deref().map(version_of).transpose()?;
             if stored != previous_version {
-                return Ok(false);
+                return Ok(None);
+            }
+            let live: Vec<String> = tx
+                .prepare(
+                    "SELECT id FROM devices WHERE user_id = ?1 AND revoked_at IS NULL ORDER BY created_at, id",
+                )?
+                .query_map(params![user_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let is_live = |id: &String| live.contains(id);
+            if !is_live(&publisher.to_string()) || !listed.iter().all(is_live) {
+                return Ok(None);
             }
             tx.execute(
                 "INSERT INTO device_lists (user_id, user_key, list, version, registration_proof, updated_at)
@@ -672,11 +691,21 @@ impl Store for SqliteStore {
                     now
                 ],
             )?;
-            for device in revoke {
+            let revoked: Vec<String> = live
+                .into_iter()
+                .filter(|id| !listed.contains(id))
+                .collect();
+            let mut records = vec![audit.clone()];
+            for device in &revoked {
                 revoke_in(&tx, device, now)?;
+                records.push(AuditRecord {
+                    action: "revoke_device".into(),
+                    target: Some(device.clone()),
+                    ..audit.clone()
+                });
             }
-            self.commit_audited(tx, audit)?;
-            Ok(true)
+            self.commit_audited_all(tx, &records)?;
+            Ok(Some(revoked))
         })
     }
 

@@ -228,7 +228,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// its documentation gives (an invitation that cannot be redeemed, or a
 /// bundle that does not exist, stores neither).
 pub trait Store: Send + Sync {
-    /// Stores an invitation (by the hash of its code).
+    /// Stores an invitation (by the hash of its code). Returns `false`,
+    /// storing nothing, if an invitation with that hash exists.
     fn create_invitation(
         &self,
         code_hash: &[u8],
@@ -236,18 +237,19 @@ pub trait Store: Send + Sync {
         inviter: Option<&str>,
         expires_at: i64,
         audit: &AuditRecord,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
 
     /// Stores an invitation that adds a device to the existing user
     /// `user_id` (with the user's role) when redeemed: how a new device of
-    /// the user gets its relay account while it is being linked.
+    /// the user gets its relay account while it is being linked. Returns
+    /// `false`, storing nothing, if an invitation with that hash exists.
     fn create_device_invitation(
         &self,
         code_hash: &[u8],
         user_id: &str,
         expires_at: i64,
         audit: &AuditRecord,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
 
     /// Redeems an invitation and registers a user and device in one step
     /// (a device invitation registers only a device of its user).
@@ -382,20 +384,25 @@ pub trait Store: Send + Sync {
     /// A user's non-revoked device ids.
     fn live_devices(&self, user_id: &str) -> StoreResult<Vec<String>>;
 
-    /// Stores `list` as `user_id`'s device list if the stored one still has
-    /// `previous_version` (`None`: no list yet), and revokes the devices in
-    /// `revoke` as [`Store::revoke_device`] does, all in one transaction
-    /// with the audit record. Returns `false`, storing nothing, if the
-    /// stored version changed in between.
+    /// Stores `list` as `user_id`'s device list and revokes (as
+    /// [`Store::revoke_device`] does) every live device of the user that
+    /// `listed` leaves out, in one transaction with `audit` and one
+    /// `revoke_device` record per revoked device (its id as the target).
+    /// Stores nothing and returns `None` unless, inside that transaction,
+    /// the stored list still has `previous_version` (`None`: no list yet)
+    /// and `publisher` and every device in `listed` are still live devices
+    /// of the user. Returns the revoked devices.
+    #[allow(clippy::too_many_arguments)] // the list, what it must still match, its audit record
     fn put_device_list(
         &self,
         user_id: &str,
         previous_version: Option<u64>,
         list: &StoredDeviceList,
-        revoke: &[String],
+        publisher: &str,
+        listed: &[String],
         now: i64,
         audit: &AuditRecord,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Option<Vec<String>>>;
 
     /// How many one-time prekeys of a device are left to hand out.
     fn one_time_prekey_count(&self, device_id: &str) -> StoreResult<u64>;

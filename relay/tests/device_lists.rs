@@ -14,6 +14,9 @@ use careseal::{
     DeviceEntry, DeviceList, Identity, InvitationCode, PinnedDeviceList, RegistrationProof,
     UserIdentity, verify_registration,
 };
+use careseal_relay::audit::keys::AuditKey;
+use careseal_relay::sqlite::SqliteStore;
+use careseal_relay::store::{Store, StoredDeviceList};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use support::*;
@@ -185,13 +188,14 @@ async fn a_patient_invited_with_a_client_made_code_is_verified_by_the_clinician(
     let verified = verify_registration(
         &code,
         doctor_key.public_identity(),
+        &patient.device.user_id,
         &claimed,
         &bytes(&v, "list"),
         &proof,
     )
     .unwrap();
     assert_eq!(&claimed, patient_key.public_identity());
-    assert_eq!(verified.list().user_id(), patient.device.user_id);
+    assert_eq!(verified.user_id(), patient.device.user_id);
 
     // The patient reads the clinician's list; a stranger reads neither.
     let (status, _) = get_list(&c, &relay, &patient.device, &doctor.device.user_id).await;
@@ -216,6 +220,23 @@ async fn a_patient_invited_with_a_client_made_code_is_verified_by_the_clinician(
         !db.windows(code_text.len())
             .any(|w| w == code_text.as_bytes())
     );
+
+    // A token already registered, by this clinician or another, is 409.
+    for by in [&doctor.device, &stranger] {
+        let (status, v) = relay
+            .call(
+                &c,
+                Method::POST,
+                "/api/invitations",
+                Some(&by.token),
+                Some(json!({ "redemptionToken": code.redemption_token() })),
+            )
+            .await;
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (StatusCode::CONFLICT, Some("invitation_exists"))
+        );
+    }
 
     // A malformed token is refused before anything is stored.
     let (status, _) = relay
@@ -350,7 +371,9 @@ async fn lists_an_honest_client_would_not_send_are_refused_and_store_nothing() {
     )
     .await;
     assert_eq!((status, v["version"].clone()), (StatusCode::OK, json!("2")));
-    // The same list again changes nothing; the first registration proof stays.
+    // The same list again changes nothing but is audited; the first
+    // registration proof stays.
+    let audited = audit_rows(&relay.db, "publish_device_list").len();
     let (status, _) = put_list(
         &c,
         &relay,
@@ -361,6 +384,10 @@ async fn lists_an_honest_client_would_not_send_are_refused_and_store_nothing() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        audit_rows(&relay.db, "publish_device_list").len(),
+        audited + 1
+    );
     let (_, latest) = get_list(&c, &relay, &doctor.device, &user).await;
     assert_eq!(latest["registrationProof"], before["registrationProof"]);
     let _ = doctor_key;
@@ -432,14 +459,103 @@ async fn a_device_left_off_a_newer_list_is_revoked_with_its_queue() {
         )
         .unwrap();
     assert_eq!(queued, 0);
+    // The publish and each revocation it made are audited, the revoked
+    // device as the target.
+    let mut statement = conn
+        .prepare(
+            "SELECT action, target, device_id FROM audit
+             WHERE action IN ('publish_device_list', 'revoke_device') ORDER BY seq DESC LIMIT 2",
+        )
+        .unwrap();
+    let rows: Vec<(String, Option<String>, Option<String>)> = statement
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let laptop = Some(patient.device.device_id.clone());
     assert_eq!(
-        audit_rows(&relay.db, "publish_device_list")
-            .last()
-            .unwrap()
-            .1,
-        "ok"
+        rows,
+        vec![
+            (
+                "revoke_device".to_string(),
+                Some(phone.device_id.clone()),
+                laptop.clone()
+            ),
+            ("publish_device_list".to_string(), None, laptop),
+        ]
     );
     relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_device_revoked_while_its_list_is_in_flight_cannot_store_it() {
+    let db = temp_db("lists-race");
+    let relay = Relay::start(db.clone()).await;
+    let c = client();
+    let (_, _, patient, patient_key, _) = onboard(&c, &relay).await;
+    let user = patient.device.user_id.clone();
+    let phone = add_device(&relay, &user, "d_phone_race");
+    let phone_identity = Identity::generate().unwrap();
+    let both = list(
+        &user,
+        2,
+        &[
+            (&patient.device.device_id, &patient.identity),
+            (&phone.device_id, &phone_identity),
+        ],
+    );
+    let (status, _) = put_list(
+        &c,
+        &relay,
+        &patient.device,
+        &patient_key,
+        both.sign(&patient_key).as_bytes(),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    relay.stop().await;
+
+    // The phone's publish read the phone as live; a clinician revokes it
+    // before the write. The write's own transaction sees the revocation.
+    let files = AuditFiles::beside(&db);
+    let store = SqliteStore::open(&db, AuditKey::load(&files.audit_key).unwrap()).unwrap();
+    let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    let record = careseal_relay::audit::record(None, ip, "test", None, Ok(()));
+    assert!(store.revoke_device(&phone.device_id, 1, &record).unwrap());
+    let phone_only = both.without_device(&patient.device.device_id).unwrap();
+    let stored = StoredDeviceList {
+        user_key: patient_key.public_identity().as_bytes().to_vec(),
+        list: phone_only.sign(&patient_key).as_bytes().to_vec(),
+        version: 3,
+        registration_proof: None,
+    };
+    let phone_id = vec![phone.device_id.clone()];
+    assert_eq!(
+        store
+            .put_device_list(
+                &user,
+                Some(2),
+                &stored,
+                &phone.device_id,
+                &phone_id,
+                2,
+                &record
+            )
+            .unwrap(),
+        None
+    );
+    // Nor can a live device store a list naming a revoked one.
+    let laptop = patient.device.device_id.clone();
+    let both_ids = vec![laptop.clone(), phone.device_id.clone()];
+    assert_eq!(
+        store
+            .put_device_list(&user, Some(2), &stored, &laptop, &both_ids, 2, &record)
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.device_list(&user).unwrap().unwrap().version, 2);
+    assert_eq!(store.live_devices(&user).unwrap(), vec![laptop]);
 }
 
 #[tokio::test]

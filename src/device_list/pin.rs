@@ -10,10 +10,13 @@ use crate::user::{PUBLIC_USER_IDENTITY_LEN, PublicUserIdentity};
 /// Version byte of a pinned device list's storage encoding.
 const PINNED_DEVICE_LIST_VERSION: u8 = 1;
 
-/// Largest step by which one accepted update may raise a list's version.
-/// A list signed at a far higher version (up to `u64::MAX`, which would
-/// freeze the list for good) is refused as [`DeviceListError::VersionJump`].
-pub const MAX_VERSION_STEP: u64 = 1024;
+/// Largest step by which one accepted update may raise a list's version:
+/// 2^32. A list signed at a far higher version (up to `u64::MAX`, which
+/// would freeze the list for good) is refused as
+/// [`DeviceListError::VersionJump`]; a holder of the user key needs 2^32
+/// updates that one contact accepts in turn to get there, while an honest
+/// user never comes near a step this large, however far a contact lags.
+pub const MAX_VERSION_STEP: u64 = 1 << 32;
 
 /// A contact's user key and the newest device list accepted under it.
 ///

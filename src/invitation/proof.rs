@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::InvitationCode;
-use crate::device_list::SignedDeviceList;
+use crate::device_list::{PinnedDeviceList, SignedDeviceList};
 use crate::error::InvitationError;
 use crate::kdf::{self, DOMAIN_INVITATION_PROOF, INFO_INVITATION_PROOF_KEY};
 use crate::user::PublicUserIdentity;
@@ -78,29 +78,36 @@ pub(super) fn transcript(
 }
 
 /// The inviter, holding the code it made, checks what the relay delivered
-/// as the invitee's registration: the invitee's user key, its signed device
-/// list and its proof. On success the caller pins `invitee` and the returned
-/// list.
+/// as the registration of the invitee it files under `invitee_user_id`: the
+/// invitee's user key, its signed device list and its proof. On success it
+/// returns the pin to keep for that user id: the key and list it verified.
+/// (An application that already holds a pin for that user id must not
+/// replace it with this one without asking.)
 ///
 /// # Errors
 /// [`InvitationError::BadDeviceList`] if the list does not verify under
 /// `invitee` ([`SignedDeviceList::from_bytes`]);
-/// [`InvitationError::ProofMismatch`] if the proof was not made with this
-/// code for exactly these two user keys and this list (compared in constant
-/// time).
+/// [`InvitationError::UserMismatch`] if it names a user id other than
+/// `invitee_user_id`; [`InvitationError::ProofMismatch`] if the proof was
+/// not made with this code for exactly these two user keys and this list
+/// (compared in constant time).
 pub fn verify_registration(
     code: &InvitationCode,
     inviter: &PublicUserIdentity,
+    invitee_user_id: &str,
     invitee: &PublicUserIdentity,
     invitee_devices: &[u8],
     proof: &RegistrationProof,
-) -> Result<SignedDeviceList, InvitationError> {
+) -> Result<PinnedDeviceList, InvitationError> {
     let list = SignedDeviceList::from_bytes(invitee_devices, invitee)
         .map_err(|_| InvitationError::BadDeviceList)?;
-    let expected = RegistrationProof::over(code, inviter, invitee, invitee_devices);
-    if bool::from(expected.0.ct_eq(&proof.0)) {
-        Ok(list)
-    } else {
-        Err(InvitationError::ProofMismatch)
+    if list.list().user_id() != invitee_user_id {
+        return Err(InvitationError::UserMismatch);
     }
+    let expected = RegistrationProof::over(code, inviter, invitee, invitee_devices);
+    if !bool::from(expected.0.ct_eq(&proof.0)) {
+        return Err(InvitationError::ProofMismatch);
+    }
+    PinnedDeviceList::pin(invitee_user_id, invitee, invitee_devices)
+        .map_err(|_| InvitationError::BadDeviceList)
 }

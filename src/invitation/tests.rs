@@ -86,12 +86,14 @@ fn invitation_round_trip_pins_both_users() {
     let pinned = verify_registration(
         &code,
         inviter.public_identity(),
+        "u_bob",
         invitee.public_identity(),
         devices.as_bytes(),
         &proof,
     )
     .unwrap();
-    assert_eq!(pinned, devices);
+    assert_eq!(pinned.signed(), &devices);
+    assert_eq!(pinned.user_key(), invitee.public_identity());
 }
 
 #[test]
@@ -113,6 +115,7 @@ fn substituted_keys_lists_or_codes_are_detected() {
         verify_registration(
             code,
             inviter.public_identity(),
+            "u_bob",
             invitee.public_identity(),
             devices.as_bytes(),
             proof,
@@ -142,6 +145,34 @@ fn substituted_keys_lists_or_codes_are_detected() {
     assert_eq!(
         verify(&code(), &inviter, &invitee, &devices, &fooled),
         Err("invitation_proof_mismatch")
+    );
+    // An invitee holding the code signs its list as another, existing
+    // user: the proof is genuine, but the inviter files the registration
+    // under the user id the relay registered, and the list names another.
+    let as_other_user = DeviceList::new(
+        "u_existing_patient",
+        1,
+        vec![
+            DeviceEntry::new(
+                "d_phone",
+                Identity::from_seeds([0x41; 32], [0x42; 32])
+                    .public_identity()
+                    .clone(),
+            )
+            .unwrap(),
+        ],
+    )
+    .unwrap()
+    .sign(&invitee);
+    let genuine = RegistrationProof::compute(
+        &code(),
+        inviter.public_identity(),
+        invitee.public_identity(),
+        &as_other_user,
+    );
+    assert_eq!(
+        verify(&code(), &inviter, &invitee, &as_other_user, &genuine),
+        Err("invitation_user_mismatch")
     );
     // Another code.
     let other = InvitationCode::from_bytes([0x62; 32]);
@@ -213,12 +244,13 @@ fn link_makes_the_proof_only_over_a_list_the_invitee_signed() {
     let verified = verify_registration(
         &code(),
         inviter.public_identity(),
+        "u_bob",
         invitee.public_identity(),
         devices.as_bytes(),
         &proof,
     )
     .unwrap();
-    assert_eq!(verified, devices);
+    assert_eq!(verified.signed(), &devices);
 
     // A list signed by another key, or not a list at all, gets no proof.
     let foreign = patient_devices(&mallory, 1);

@@ -2,7 +2,7 @@
 //! authenticated identity and the sender's verified device list.
 
 use super::{MessageContext, SequenceWindow};
-use crate::device_list::DeviceList;
+use crate::device_list::PinnedDeviceList;
 use crate::error::MessageContextError;
 use crate::identity::PublicIdentity;
 
@@ -37,8 +37,9 @@ impl ContextCheck {
 impl MessageContext {
     /// Checks a decrypted message's context against what the receiver knows:
     /// `session_remote`, the identity the session authenticated;
-    /// `sender_devices`, the sender's device list the receiver verified and
-    /// pinned (§8.3); the conversation the receiver expects; and `window`,
+    /// `sender`, the sender's pinned device list (§8.3: only a list verified
+    /// under the key pinned for the sender's user id can be one, never a
+    /// list verified under a key the relay named); the conversation the receiver expects; and `window`,
     /// the sequence numbers accepted so far from this device in this
     /// conversation. On success the caller stores
     /// [`ContextCheck::window`] in place of `window`.
@@ -56,10 +57,11 @@ impl MessageContext {
     pub fn check(
         &self,
         session_remote: &PublicIdentity,
-        sender_devices: &DeviceList,
+        sender: &PinnedDeviceList,
         conversation_id: &str,
         window: &SequenceWindow,
     ) -> Result<ContextCheck, MessageContextError> {
+        let sender_devices = sender.list();
         if self.sender_user_id != sender_devices.user_id() {
             return Err(MessageContextError::SenderUserMismatch);
         }

@@ -18,14 +18,26 @@ fn context(device_id: &str, sequence: u64) -> MessageContext {
     MessageContext::new("c_clinic", "u_alice", device_id, sequence).unwrap()
 }
 
-fn alice_devices() -> DeviceList {
-    DeviceList::new(
+/// Alice's list (laptop and phone), pinned under her user key.
+fn alice_devices() -> PinnedDeviceList {
+    pin(&DeviceList::new(
         "u_alice",
         1,
         vec![
             DeviceEntry::new("d_laptop", device(1)).unwrap(),
             DeviceEntry::new("d_phone", device(2)).unwrap(),
         ],
+    )
+    .unwrap())
+}
+
+/// `list` signed by Alice's user key and pinned under it.
+fn pin(list: &DeviceList) -> PinnedDeviceList {
+    let user = UserIdentity::from_seed([0x51; 32]);
+    PinnedDeviceList::pin(
+        list.user_id(),
+        user.public_identity(),
+        list.sign(&user).as_bytes(),
     )
     .unwrap()
 }
@@ -289,12 +301,12 @@ fn envelopes_travel_through_a_session_and_check_against_its_identity() {
     let mut bob = Account::new().unwrap();
     let mut session =
         Session::initiate(alice_laptop.identity(), &bob.prekey_bundle(), None).unwrap();
-    let list = DeviceList::new(
+    let list = pin(&DeviceList::new(
         "u_alice",
         1,
         vec![DeviceEntry::new("d_laptop", alice_laptop.public_identity().clone()).unwrap()],
     )
-    .unwrap();
+    .unwrap());
     let envelope = MessageEnvelope::new(context("d_laptop", 1), MessageBody::Text("hello".into()));
     let message = session.encrypt(&envelope.to_bytes().unwrap()).unwrap();
     let accepted = bob.accept_session(&message, |_| true).unwrap();
@@ -422,7 +434,7 @@ proptest! {
                     );
                     let received = MessageEnvelope::from_bytes(&envelope.to_bytes().unwrap()).unwrap();
                     let result = received.context().check(
-                        &pool[i], pinned.list(), "c_clinic", &windows[claimed],
+                        &pool[i], &pinned, "c_clinic", &windows[claimed],
                     );
                     if claimed == i && members[i] {
                         let check = result.unwrap();
@@ -439,7 +451,7 @@ proptest! {
     }
 
     /// Any order of delivery, with duplicates: a number is accepted exactly
-    /// when it was not accepted before and is less than SEQUENCE_WINDOW
+    /// when it was not accepted before and is at most SEQUENCE_WINDOW
     /// below the highest accepted so far, and the window's `missing` count
     /// matches the numbers skipped within it.
     #[test]

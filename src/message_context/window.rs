@@ -58,8 +58,8 @@ impl SequenceWindow {
     ///
     /// # Errors
     /// [`MessageContextError::ReplayedSequence`] if it was accepted before;
-    /// [`MessageContextError::SequenceOutOfWindow`] if it is
-    /// [`SEQUENCE_WINDOW`] or more below the highest.
+    /// [`MessageContextError::SequenceOutOfWindow`] if it is more than
+    /// [`SEQUENCE_WINDOW`] below the highest.
     pub(super) fn accept(&self, sequence: u64) -> Result<Accepted, MessageContextError> {
         if sequence > self.highest {
             let shift = sequence - self.highest;

@@ -3,7 +3,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::device_list::DeviceList;
+use super::device_list::PinnedDeviceList;
 use super::error::{bytes_from, text_from, to_js};
 use super::user::PublicUserIdentity;
 use crate::error::InvitationError;
@@ -122,32 +122,34 @@ impl InvitationLink {
     }
 }
 
-/// The inviter, holding the code it made, checks the invitee's
-/// registration as the relay delivered it: the invitee's user key, signed
-/// device list and proof. Returns the invitee's device list; then pin it
-/// with `PinnedDeviceList.pin(list.userId, invitee, inviteeSignedDeviceList)`.
+/// The inviter, holding the code it made, checks the registration of the
+/// invitee it files under `inviteeUserId` as the relay delivered it: the
+/// invitee's user key, signed device list and proof. Returns the pin to
+/// keep for that user id. Do not replace a pin already kept for the id
+/// without asking the person.
 ///
 /// Throws `malformed_invitation` (a proof that is not 32 bytes),
-/// `invitation_device_list_invalid` or `invitation_proof_mismatch`.
+/// `invitation_device_list_invalid`, `invitation_user_mismatch` (the list
+/// names another user id) or `invitation_proof_mismatch`.
 #[wasm_bindgen(js_name = verifyRegistration)]
 pub fn verify_registration(
     code: &InvitationCode,
     inviter: &PublicUserIdentity,
+    invitee_user_id: &str,
     invitee: &PublicUserIdentity,
     invitee_signed_device_list: &[u8],
     proof: &[u8],
-) -> Result<DeviceList, JsValue> {
+) -> Result<PinnedDeviceList, JsValue> {
     let proof = core::RegistrationProof::from_bytes(proof).map_err(to_js)?;
     core::verify_registration(
         &code.inner,
         &inviter.inner,
+        invitee_user_id,
         &invitee.inner,
         invitee_signed_device_list,
         &proof,
     )
-    .map(|signed| DeviceList {
-        inner: signed.into_list(),
-    })
+    .map(|inner| PinnedDeviceList { inner })
     .map_err(to_js)
 }
 

@@ -5,7 +5,7 @@
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroize;
 
-use super::device_list::DeviceList;
+use super::device_list::PinnedDeviceList;
 use super::error::{BindingError, bytes_from, bytes_from_array, bytes_to_js, text_from, to_js};
 use super::identity::PublicIdentity;
 use crate::message_context::{
@@ -226,8 +226,9 @@ impl MessageEnvelope {
     }
 
     /// Checks the message's context against what the receiver knows:
-    /// `sessionRemote`, the session's `peerIdentity()`; `senderDevices`, the
-    /// sender's device list from their `PinnedDeviceList`; the conversation
+    /// `sessionRemote`, the session's `peerIdentity()`; `sender`, the
+    /// `PinnedDeviceList` kept for the sender's user id (a list verified
+    /// under a key the relay named cannot be passed here); the conversation
     /// the receiver expects; and `window`, the bytes stored from the last
     /// `ContextCheck.window()` for this sender device and conversation
     /// (`undefined` for the first message). On success store the returned
@@ -241,7 +242,7 @@ impl MessageEnvelope {
     pub fn check(
         &self,
         session_remote: &PublicIdentity,
-        sender_devices: &DeviceList,
+        sender: &PinnedDeviceList,
         conversation_id: &str,
         window: Option<Vec<u8>>,
     ) -> Result<ContextCheck, JsValue> {
@@ -252,7 +253,7 @@ impl MessageEnvelope {
         self.context
             .check(
                 &session_remote.inner,
-                &sender_devices.inner,
+                &sender.inner,
                 conversation_id,
                 &window,
             )

@@ -107,12 +107,11 @@ test('a hostile relay cannot substitute keys at onboarding, add a device, roll a
     const forgedPatient = DeviceList.create(patient.userId, patient.deviceId, operatorAccount.publicIdentity()).sign(operator);
     operatorSql(db, 'UPDATE device_lists SET user_key = ?, list = ? WHERE user_id = ?', [`b64:${b64(operator.publicIdentity().toBytes())}`, `b64:${b64(forgedPatient)}`, patient.userId]);
     let served = await fetchList(asDoctor, patient.userId);
-    assert.equal(codeOf(() => verifyRegistration(code, doctorUser.publicIdentity(), served.userKey, served.list, unb64(served.registrationProof))), 'invitation_proof_mismatch');
+    assert.equal(codeOf(() => verifyRegistration(code, doctorUser.publicIdentity(), patient.userId, served.userKey, served.list, unb64(served.registrationProof))), 'invitation_proof_mismatch');
     operatorSql(db, 'UPDATE device_lists SET user_key = ?, list = ? WHERE user_id = ?', [`b64:${patientKeyRow}`, `b64:${patientRow}`, patient.userId]);
     served = await fetchList(asDoctor, patient.userId);
-    const verified = verifyRegistration(code, doctorUser.publicIdentity(), served.userKey, served.list, unb64(served.registrationProof));
-    assert.deepEqual(verified.deviceIds(), [patient.deviceId]);
-    let doctorPinOfPatient = PinnedDeviceList.pin(patient.userId, served.userKey, served.list);
+    let doctorPinOfPatient = verifyRegistration(code, doctorUser.publicIdentity(), patient.userId, served.userKey, served.list, unb64(served.registrationProof));
+    assert.deepEqual(doctorPinOfPatient.list().deviceIds(), [patient.deviceId]);
 
     // Both sides compute the same per-user safety number.
     assert.equal(
@@ -197,7 +196,7 @@ test('a hostile relay cannot substitute keys at onboarding, add a device, roll a
     // conversation; checked against the relay's label it disagrees.
     const { session, envelope } = accept(firstBody);
     assert.deepEqual([envelope.senderDeviceId, envelope.conversationId, envelope.text()], [patient.deviceId, conversationId, 'Marker-lists-1: biopsy results?']);
-    const pinned = doctorPinOfPatient.list();
+    const pinned = doctorPinOfPatient;
     assert.equal(codeOf(() => envelope.check(session.peerIdentity(), pinned, 'c_elsewhere')), 'conversation_mismatch');
     let check = envelope.check(session.peerIdentity(), pinned, conversationId);
     assert.deepEqual([check.gap, check.late], [0n, false]);

@@ -20,6 +20,10 @@ use crate::state::{AppState, now_ms};
 use crate::store::{AuditRecord, InvitationProblem, Role};
 use crate::{ids, rate, text};
 
+/// 409: an invitation with this redemption token exists already.
+pub(crate) const INVITATION_EXISTS: ApiError =
+    ApiError::new(StatusCode::CONFLICT, "invitation_exists");
+
 /// 404: no invitation has this code (also for codes that cannot be one).
 const INVITATION_UNKNOWN: ApiError = ApiError::new(StatusCode::NOT_FOUND, "invitation_unknown");
 
@@ -198,9 +202,12 @@ async fn new_invitation_ttl(
     };
     let hash = ids::secret_hash(&code);
     let expires_at = now_ms() + ttl.as_millis() as i64;
-    state
+    let created = state
         .db(move |s| s.create_invitation(&hash, role, inviter.as_deref(), expires_at, &audit))
         .await?;
+    if !created {
+        return Err(INVITATION_EXISTS);
+    }
     Ok((code, expires_at))
 }
 

@@ -20,6 +20,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::accounts::INVITATION_EXISTS;
 use super::{audited, audited_change, base64, change_record, json};
 use crate::auth::Caller;
 use crate::config::{
@@ -64,9 +65,12 @@ pub(crate) async fn create_invitation(
         let expires_at = now_ms() + LINK_INVITATION_TTL.as_millis() as i64;
         let user = caller.device.user_id.clone();
         let record = change_record(&caller, "create_device_invitation", None);
-        state
+        let created = state
             .db(move |s| s.create_device_invitation(&hash, &user, expires_at, &record))
             .await?;
+        if !created {
+            return Err(INVITATION_EXISTS);
+        }
         Ok(expires_at)
     }
     .await;

@@ -6,7 +6,10 @@
 //! refuse what an honest client would never send: a list that does not
 //! verify, another user's list, a rollback, a changed user key, devices the
 //! user does not have. A device left off a newer list is revoked with it:
-//! removing a device from the list is how a user removes it.
+//! removing a device from the list is how a user removes it. So any device
+//! of a user can remove the user's other devices (a stolen one too); each
+//! removal is its own `revoke_device` audit record, and a clinician can
+//! revoke the thief's device and invite the user again.
 
 use careseal::device_list::MAX_VERSION_STEP;
 use careseal::{PublicUserIdentity, SignedDeviceList};
@@ -130,6 +133,7 @@ pub fn publish(
             return Ok(Err(Refusal::UserKeyChanged));
         }
         if stored.list == publication.list {
+            store.append_audit(audit)?;
             return Ok(Ok(Published {
                 version: stored.version,
                 revoked: Vec::new(),
@@ -142,9 +146,10 @@ pub fn publish(
             return Ok(Err(Refusal::VersionJump));
         }
     }
-    let revoked: Vec<String> = live
-        .into_iter()
-        .filter(|id| list.device(id).is_none())
+    let listed: Vec<String> = list
+        .devices()
+        .iter()
+        .map(|entry| entry.device_id().to_string())
         .collect();
     let version = list.version();
     let record = StoredDeviceList {
@@ -154,8 +159,11 @@ pub fn publish(
         registration_proof,
     };
     let previous = stored.map(|s| s.version);
-    if !store.put_device_list(user_id, previous, &record, &revoked, now, audit)? {
-        return Ok(Err(Refusal::Conflict));
+    // Checked again in the write's transaction: the stored version, and
+    // that the publisher and every listed device are still live (a device
+    // revoked meanwhile cannot publish, nor be listed).
+    match store.put_device_list(user_id, previous, &record, device_id, &listed, now, audit)? {
+        Some(revoked) => Ok(Ok(Published { version, revoked })),
+        None => Ok(Err(Refusal::Conflict)),
     }
-    Ok(Ok(Published { version, revoked }))
 }
