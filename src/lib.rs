@@ -66,6 +66,7 @@ pub use account::{AcceptedSession, Account, PreKeyMaintenance};
 pub use attachment::{AttachmentDescriptor, AttachmentKey, AttachmentReader, AttachmentWriter};
 pub use device_list::{
     DeviceEntry, DeviceList, DeviceListChange, PinnedDeviceList, SignedDeviceList,
+    recipient_devices,
 };
 pub use error::{
     AttachmentError, DeviceListError, ErrorCode, InvitationError, KeyError, LinkError,

@@ -1278,3 +1278,37 @@ fn a_replayed_device_link_message_throws_and_finishes_the_link() {
     assert_eq!(existing.state(), "linked");
     assert_eq!(joining.state(), "linked");
 }
+
+#[wasm_bindgen_test]
+fn recipients_are_the_peer_s_devices_and_the_sender_s_other_devices() {
+    let pin = |user: &UserIdentity, id: &str, devices: &[(&str, &Identity)]| {
+        let mut list =
+            DeviceList::create(id, devices[0].0, &devices[0].1.public_identity()).unwrap();
+        for (device, identity) in &devices[1..] {
+            list = list
+                .with_device(device, &identity.public_identity())
+                .unwrap();
+        }
+        PinnedDeviceList::pin(id, &user.public_identity(), &list.sign(user)).unwrap()
+    };
+    let (patient, clinician) = (
+        UserIdentity::generate().unwrap(),
+        UserIdentity::generate().unwrap(),
+    );
+    let (laptop, phone, desk) = (
+        Identity::generate().unwrap(),
+        Identity::generate().unwrap(),
+        Identity::generate().unwrap(),
+    );
+    let own = pin(
+        &patient,
+        "u_p",
+        &[("d_laptop", &laptop), ("d_phone", &phone)],
+    );
+    let theirs = pin(&clinician, "u_c", &[("d_desk", &desk)]);
+    let targets = own.recipient_devices(&theirs, "d_laptop");
+    let ids: Vec<String> = targets.iter().map(|t| t.device_id()).collect();
+    assert_eq!(ids, vec!["d_desk", "d_phone"]);
+    assert!(targets[0].identity().equals(&desk.public_identity()));
+    assert!(targets[1].identity().equals(&phone.public_identity()));
+}

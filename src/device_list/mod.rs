@@ -15,9 +15,11 @@ mod format;
 #[cfg(feature = "fuzzing")]
 pub(crate) use format::parse_unsigned;
 mod pin;
+mod recipients;
 
 pub use format::{MAX_SIGNED_DEVICE_LIST_LEN, SignedDeviceList};
 pub use pin::{DeviceListChange, MAX_VERSION_STEP, PinnedDeviceList};
+pub use recipients::recipient_devices;
 
 use crate::error::DeviceListError;
 use crate::identity::PublicIdentity;

@@ -173,6 +173,25 @@ impl PinnedDeviceList {
         self.inner.user_id().to_string()
     }
 
+    /// Called on the sender's own pin: the devices to encrypt a message to
+    /// `recipient` to, as `LinkedDevice`s (`deviceId`, `identity`): every
+    /// device on the recipient's pinned list, then this user's other
+    /// devices (never `sendingDevice`). Messages go to users, not devices;
+    /// never add a device only the relay names.
+    #[wasm_bindgen(js_name = recipientDevices)]
+    pub fn recipient_devices(
+        &self,
+        recipient: &PinnedDeviceList,
+        sending_device: &str,
+    ) -> Vec<DeviceEntry> {
+        crate::device_list::recipient_devices(&[&recipient.inner], &self.inner, sending_device)
+            .into_iter()
+            .map(|entry| DeviceEntry {
+                inner: entry.clone(),
+            })
+            .collect()
+    }
+
     /// The pinned user key.
     #[wasm_bindgen(js_name = userKey)]
     pub fn user_key(&self) -> PublicUserIdentity {
@@ -254,4 +273,28 @@ fn device_ids(entries: &[core::DeviceEntry]) -> Vec<String> {
         .iter()
         .map(|entry| entry.device_id().to_string())
         .collect()
+}
+
+/// One device of a pinned list: its id and identity.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct DeviceEntry {
+    inner: core::DeviceEntry,
+}
+
+#[wasm_bindgen]
+impl DeviceEntry {
+    /// The device id.
+    #[wasm_bindgen(getter, js_name = deviceId)]
+    pub fn device_id(&self) -> String {
+        self.inner.device_id().to_string()
+    }
+
+    /// The device's public identity.
+    #[wasm_bindgen(getter)]
+    pub fn identity(&self) -> PublicIdentity {
+        PublicIdentity {
+            inner: self.inner.identity().clone(),
+        }
+    }
 }

@@ -26,7 +26,7 @@ pub use attachment::{
     PlainAgeFile, attachment_age_identity, decrypt_attachment, describe_attachment,
     encrypt_attachment, export_plain_age,
 };
-pub use device_list::{DeviceList, DeviceListChange, PinnedDeviceList};
+pub use device_list::{DeviceEntry, DeviceList, DeviceListChange, PinnedDeviceList};
 pub use identity::{Identity, PublicIdentity};
 pub use invitation::{InvitationCode, InvitationLink, verify_registration};
 pub use linking::{ExistingDeviceLink, LinkedDevice, NewDeviceLink};
