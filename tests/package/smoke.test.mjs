@@ -97,7 +97,11 @@ test('TypeScript: the declarations type-check a typical consumer', async () => {
   await writeFile(
     file,
     `
-import { Account, Identity, PublicIdentity, Session, StorageKey, seal, limits, type CareSealError, type CareSealErrorCode } from 'careseal';
+import {
+  Account, ContextCheck, DeviceEntry, DeviceList, DeviceListChange, ExistingDeviceLink, Identity, InvitationCode, InvitationLink, MessageEnvelope,
+  NewDeviceLink, PinnedDeviceList, PublicIdentity, PublicUserIdentity, Session, StorageKey, UserIdentity, encodeTextMessage, limits, safetyNumber,
+  seal, verifyRegistration, type CareSealError, type CareSealErrorCode,
+} from 'careseal';
 const clinic: Identity = Identity.generate();
 const them: PublicIdentity = PublicIdentity.fromText(clinic.publicIdentity().toText());
 const envelope: Uint8Array = seal(them, 'hello');
@@ -117,7 +121,32 @@ const first: string = accepted.text();
 function codeOf(e: unknown): CareSealErrorCode | undefined {
   return (e as CareSealError).code;
 }
-export { text, max, codeOf, awaiting, alsoAccepted, outcome, first };
+// Users, device lists, invitations, message context and linking.
+const user: UserIdentity = UserIdentity.generate();
+const userKey: PublicUserIdentity = PublicUserIdentity.fromText(user.publicIdentity().toText());
+const signed: Uint8Array = DeviceList.create('u_1', 'd_1', account.publicIdentity()).sign(user);
+const pinned: PinnedDeviceList = PinnedDeviceList.pin('u_1', userKey, signed);
+const change: DeviceListChange = pinned.update(userKey, signed);
+const unchanged: boolean = change.unchanged && change.added().length === 0;
+const version: bigint = pinned.list().version;
+const targets: DeviceEntry[] = pinned.recipientDevices(pinned, 'd_1');
+const number: string = safetyNumber(userKey, user.publicIdentity());
+const code: InvitationCode = InvitationCode.generate();
+const link: InvitationLink = InvitationLink.parseFragment(code.linkFragment(userKey));
+const proof: Uint8Array = link.registrationProof(userKey, signed);
+const registered: PinnedDeviceList = verifyRegistration(code, userKey, 'u_1', userKey, signed, proof);
+const plaintext: Uint8Array = encodeTextMessage('c_1', 'u_1', 'd_1', 1n, 'hello');
+const envelopeIn: MessageEnvelope = MessageEnvelope.fromBytes(plaintext);
+const kind: 'text' | 'attachment' | 'control' = envelopeIn.kind;
+const checked: ContextCheck = envelopeIn.check(account.publicIdentity(), pinned, 'c_1');
+const window: Uint8Array = checked.window();
+const gap: bigint = checked.gap;
+const existing: ExistingDeviceLink = ExistingDeviceLink.offer(Date.now());
+const joining: NewDeviceLink = NewDeviceLink.join(existing.offerText(), Date.now());
+const response: Uint8Array = existing.acceptCommitment(joining.commitment(), Date.now());
+const sas: string = existing.acceptReveal(joining.acceptResponse(response, Date.now()), Date.now());
+const state: string = joining.state;
+export { text, max, codeOf, awaiting, alsoAccepted, outcome, first, unchanged, version, targets, number, registered, kind, window, gap, sas, state };
 `,
   );
   execFileSync(
