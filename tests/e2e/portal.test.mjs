@@ -151,6 +151,29 @@ test('a patient and a clinician, end to end through the relay', { timeout: 300_0
     const shown = await messagesText(clinician);
     assert.ok(!shown.includes(markers.forged), 'a forged first message was shown');
     assert.match(shown, /could not be decrypted \(identity_mismatch\)/);
+    assert.match(shown, /Refused: not from a verified device/, 'a refused message is attributed to no one');
+
+    // The operator adds a device of its own to the verified patient, under
+    // its own user key: the clinician's portal sees a changed identity,
+    // blocks sending and says so loudly; nothing reaches the operator.
+    const { DeviceList, UserIdentity } = await import(join(repo, 'build', 'npm', 'node.js'));
+    const [[patientUser]] = operatorSql(db, "SELECT id FROM users WHERE display_name = 'Jamie Chen'");
+    const operatorKey = UserIdentity.generate();
+    const operatorList = DeviceList.create(patientUser, patientDevice, new Account().publicIdentity())
+      .withDevice('d_operator', new Account().publicIdentity())
+      .sign(operatorKey);
+    operatorSql(db, 'UPDATE device_lists SET user_key = ?, list = ? WHERE user_id = ?', [
+      `b64:${Buffer.from(operatorKey.publicIdentity().toBytes()).toString('base64')}`,
+      `b64:${Buffer.from(operatorList).toString('base64')}`,
+      patientUser,
+    ]);
+    await clinician.fill('#message', `${markers.forged}: to the operator's device`);
+    await clinician.click('#send');
+    await clinician.waitForSelector('#key-changed:not([hidden])', { timeout: 30_000 });
+    assert.match(await clinician.textContent('#key-changed-text'), /changed since you verified it/);
+    assert.match(await clinician.textContent('#status'), /user_key_changed/);
+    assert.equal(await clinician.isDisabled('#send'), true);
+    assert.deepEqual(operatorSql(db, "SELECT count(*) FROM envelopes WHERE recipient_device = 'd_operator'"), [[0]]);
 
     await clinician.screenshot({ path: join(results, 'portal-clinician.png'), fullPage: true });
     await patient.screenshot({ path: join(results, 'portal-patient.png'), fullPage: true });

@@ -1,7 +1,12 @@
-// One device of the portal: its CareSeal account and sessions, the relay
-// client, and the decrypted history — all persisted encrypted in the vault,
-// all dropped from memory by lock().
-import { Account, PublicIdentity, Session, StorageKey, sessionIdOf } from '/pkg/index.js';
+// One device of the portal: its CareSeal account, its user's key, its
+// sessions, its contacts' pinned device lists, the relay client and the
+// decrypted history — all persisted encrypted in the vault, all dropped from
+// memory by lock(). Messages go to users (every device on their signed list)
+// and are filed by the context inside their ciphertext.
+import {
+  Account, DeviceList, InvitationCode, InvitationLink, MessageEnvelope, Session, StorageKey, UserIdentity, encodeTextMessage, sessionIdOf,
+} from '/pkg/index.js';
+import { Contacts } from './contacts.js';
 import { Relay, b64 } from './relay.js';
 
 const PREKEYS_LOW = 10;
@@ -11,41 +16,60 @@ export class Device {
   #vault;
   #state;
   #account;
+  #user;
   #sessions; // [{ sid, peerDevice, session }]
   #key;
+  contacts;
   relay;
 
-  constructor(vault, state, account, sessions) {
+  constructor(vault, state, account, user, sessions) {
     this.#vault = vault;
     this.#state = state;
     this.#account = account;
+    this.#user = user;
     this.#sessions = sessions;
     this.#key = storageKeyOf(state);
     this.relay = new Relay(state.token);
+    this.contacts = new Contacts(state, this.relay);
   }
 
-  /** Registers a new device through an invitation and publishes its prekeys. */
+  /**
+   * Registers a new device through an invitation: a clinician's with the
+   * relay-made demo code, a patient's with the link fragment (the code and
+   * the inviting clinician's user key, never sent to the relay). Makes the
+   * user key, publishes the prekeys and the first signed device list (with
+   * the registration proof, for a patient).
+   */
   static async register(vault, role, invitation, displayName) {
     const relay = new Relay();
-    const registered = await relay.register(invitation, displayName);
+    const link = role === 'patient' ? InvitationLink.parseFragment(invitation) : null;
+    const registered = await relay.register(link ? link.redemptionToken() : invitation, displayName);
     const account = new Account();
     account.generateOneTimePrekeys(PREKEYS_BATCH);
     relay.token = registered.token;
     await relay.publishPrekeys(account.prekeyBundle());
+    const user = UserIdentity.generate();
+    const list = DeviceList.create(registered.userId, registered.deviceId, account.publicIdentity()).sign(user);
+    const proof = link ? link.registrationProof(user.publicIdentity(), list) : undefined;
+    await relay.publishDeviceList(user.publicIdentity().toBytes(), list, proof);
     const state = {
-      version: 1,
+      version: 2,
       role: registered.role,
       displayName,
       userId: registered.userId,
       deviceId: registered.deviceId,
       token: registered.token,
       storageKey: b64.encode(crypto.getRandomValues(new Uint8Array(32))), // wrapped by the vault
+      userKey: user.publicIdentity().toText(),
+      inviterKey: link ? link.inviter().toText() : undefined,
       history: [],
-      verified: {},
       sessions: [],
-      verifiedUsers: {},
+      sequences: {},
+      windows: {},
     };
-    const device = new Device(vault, state, account, []);
+    link?.free();
+    const device = new Device(vault, state, account, user, []);
+    await device.contacts.refresh(registered.userId);
     await device.save();
     return device;
   }
@@ -54,17 +78,17 @@ export class Device {
   static async restore(vault) {
     const state = await vault.load();
     if (!state) return null;
+    if (state.version !== 2) throw Object.assign(new Error('stored by an older portal'), { code: 'unsupported_version' });
     const key = storageKeyOf(state);
     const account = Account.import(key, b64.decode(state.account));
+    const user = UserIdentity.import(key, b64.decode(state.user));
     const sessions = state.sessions.map((s) => ({
       sid: s.sid,
       peerDevice: s.peerDevice,
-      peerUser: s.peerUser,
-      conversationId: s.conversationId,
       session: Session.import(key, b64.decode(s.blob)),
     }));
     key.free();
-    return new Device(vault, state, account, sessions);
+    return new Device(vault, state, account, user, sessions);
   }
 
   get state() {
@@ -75,14 +99,18 @@ export class Device {
     return this.#account.publicIdentity().fingerprint();
   }
 
-  /** Persists account, sessions and history (before anything is acknowledged or sent). */
+  /** The user key's fingerprint (the user's half of every safety number). */
+  userFingerprint() {
+    return this.#user.publicIdentity().fingerprint();
+  }
+
+  /** Persists account, user key, sessions, pins and history (before anything is acknowledged or sent). */
   async save() {
     this.#state.account = b64.encode(this.#account.export(this.#key));
+    this.#state.user = b64.encode(this.#user.export(this.#key));
     this.#state.sessions = this.#sessions.map((s) => ({
       sid: s.sid,
       peerDevice: s.peerDevice,
-      peerUser: s.peerUser,
-      conversationId: s.conversationId,
       blob: b64.encode(s.session.export(this.#key)),
     }));
     await this.#vault.save(this.#state);
@@ -92,40 +120,68 @@ export class Device {
     return this.#state.history.filter((m) => m.conversationId === conversationId);
   }
 
-  async sendText(conversationId, peer, peerDevice, text) {
-    return this.#send(conversationId, peer, peerDevice, { t: 'text', body: text });
-  }
-
-  async sendFile(conversationId, peer, peerDevice, blobId, descriptor, name, size) {
-    return this.#send(conversationId, peer, peerDevice, { t: 'file', blob: blobId, descriptor: b64.encode(descriptor), name, size });
-  }
-
-  async #send(conversationId, peer, peerDevice, payload) {
-    let entry = this.#sessions.findLast((s) => s.peerDevice === peerDevice);
-    if (!entry) {
-      const bundle = await this.relay.fetchBundle(peerDevice);
-      // A contact verified earlier pins its identity: a bundle for any other
-      // key (a relay swapping keys, or listing a device of its own for a
-      // verified contact) is refused with identity_mismatch.
-      const verified = this.#state.verified[peerDevice];
-      const expected = verified ? PublicIdentity.fromText(verified) : undefined;
-      const session = Session.initiate(this.#account, bundle, expected);
-      const pinned = this.#pinnedIdentities(peer.userId, peerDevice);
-      if (pinned.length > 0 && !pinned.includes(session.peerIdentity().toText())) {
-        session.free();
-        throw Object.assign(new Error('this contact was verified with another key'), { code: 'identity_mismatch' });
-      }
-      entry = { sid: session.sessionId, peerDevice, peerUser: peer.userId, conversationId, session };
-      this.#sessions.push(entry);
+  /** Clinicians: a patient invitation whose code this device made; returns the link. */
+  async invite() {
+    const code = InvitationCode.generate();
+    try {
+      const { expiresAt } = await this.relay.invite(code.redemptionToken());
+      this.#state.pendingCodes.push(code.toText());
+      await this.save();
+      const link = `${location.origin}/patient.html#invite=${code.linkFragment(this.#user.publicIdentity())}`;
+      return { link, expiresAt };
+    } finally {
+      code.free();
     }
-    const wire = entry.session.encrypt(JSON.stringify(payload));
-    this.#state.history.push({ conversationId, from: 'me', peerDevice, at: Date.now(), ...payload });
-    // The ratchet moved: persist before the ciphertext leaves.
-    await this.save();
-    await this.relay.post(conversationId, peerDevice, wire);
   }
 
-  /** Fetches, decrypts and stores new envelopes, then acknowledges them. */
+  async sendText(conversationId, peer, text) {
+    return this.#send(conversationId, peer, { t: 'text', body: text });
+  }
+
+  async sendFile(conversationId, peer, blobId, descriptor, name, size) {
+    return this.#send(conversationId, peer, { t: 'file', blob: blobId, descriptor: b64.encode(descriptor), name, size });
+  }
+
+  /**
+   * Sends to a user, not a device: to every device on the peer's pinned
+   * list and this user's other devices, never to a device only the relay
+   * names, and not at all while the peer's key changed unaccepted.
+   */
+  async #send(conversationId, peer, payload) {
+    const theirs = await this.contacts.refresh(peer.userId);
+    const own = await this.contacts.refresh(this.#state.userId);
+    if (this.contacts.keyChanged(peer.userId)) {
+      throw Object.assign(new Error('the contact’s identity changed'), { code: 'user_key_changed' });
+    }
+    if (!theirs || !own) throw Object.assign(new Error('no verified device list'), { code: this.contacts.problem(peer.userId) ?? 'unknown_device' });
+    const sequence = (this.#state.sequences[conversationId] ?? 0) + 1;
+    this.#state.sequences[conversationId] = sequence;
+    const plaintext = encodeTextMessage(conversationId, this.#state.userId, this.#state.deviceId, BigInt(sequence), JSON.stringify(payload));
+    const wires = [];
+    for (const target of own.recipientDevices(theirs, this.#state.deviceId)) {
+      const session = await this.#sessionTo(target.deviceId, target.identity);
+      wires.push([target.deviceId, session.encrypt(plaintext)]);
+      target.free();
+    }
+    plaintext.fill(0);
+    this.#state.history.push({ conversationId, from: 'me', senderUser: this.#state.userId, at: Date.now(), ...payload });
+    // The ratchets moved: persist before the ciphertexts leave.
+    await this.save();
+    for (const [deviceId, wire] of wires) await this.relay.post(conversationId, deviceId, wire);
+  }
+
+  /** The session with the device `deviceId` whose identity is `identity`, started if needed. */
+  async #sessionTo(deviceId, identity) {
+    const existing = this.#sessions.findLast((s) => s.peerDevice === deviceId && s.session.peerIdentity().equals(identity));
+    if (existing) return existing.session;
+    const bundle = await this.relay.fetchBundle(deviceId);
+    // A bundle of any other identity than the pinned list's is refused.
+    const session = Session.initiate(this.#account, bundle, identity);
+    this.#sessions.push({ sid: session.sessionId, peerDevice: deviceId, session });
+    return session;
+  }
+
+  /** Fetches, decrypts, attributes and stores new envelopes, then acknowledges them. */
   async sync() {
     const { envelopes } = await this.relay.mailbox();
     if (envelopes.length === 0) return 0;
@@ -133,43 +189,34 @@ export class Device {
     let directory = null;
     for (const envelope of envelopes) {
       const body = b64.decode(envelope.body);
-      const base = { conversationId: envelope.conversationId, from: 'them', peerDevice: envelope.senderDevice, at: Date.now() };
+      const base = { conversationId: envelope.conversationId, from: 'them', at: Date.now() };
       try {
+        directory ??= await this.relay.conversations();
         const sid = sessionIdOf(body);
-        const entry = this.#sessions.find((s) => s.sid === sid);
-        let text;
+        let entry = this.#sessions.find((s) => s.sid === sid);
+        let plaintext;
         if (entry) {
-          text = entry.session.decryptText(body);
-          // Filed by the authenticated session, not by what the relay wrote
-          // on the envelope: a relabelled message stays in its own thread.
-          base.peerDevice = entry.peerDevice;
-          base.conversationId = entry.conversationId ?? base.conversationId;
+          plaintext = entry.session.decrypt(body);
         } else {
-          directory ??= await this.relay.conversations();
-          const member = memberOwning(directory, envelope, this.#state.userId);
-          // A first message starts a session only from a device the relay
-          // lists for a member of that conversation, and only from an
-          // identity this device may accept for that member: one verified
-          // for them, else (trust on first use) none that differs from the
-          // one it already has a session with on that device.
-          const result = this.#account.acceptSessionIf(
-            body,
-            (initiator) => member !== null && this.#mayStartSession(member.userId, envelope.senderDevice, initiator),
-          );
-          const session = result.takeSession();
-          this.#sessions.push({
-            sid: session.sessionId,
-            peerDevice: envelope.senderDevice,
-            peerUser: member.userId,
-            conversationId: envelope.conversationId,
-            session,
+          // A first message starts a session only from an identity on the
+          // pinned list of a member of one of this user's conversations
+          // (this user's own devices included).
+          const members = new Set([this.#state.userId]);
+          for (const c of directory.conversations) for (const m of c.members) members.add(m.userId);
+          for (const userId of members) await this.contacts.refresh(userId);
+          let listed = null;
+          const result = this.#account.acceptSessionIf(body, (initiator) => {
+            listed = this.contacts.listedDevice([...members], initiator);
+            return listed !== null;
           });
-          text = result.text();
+          const session = result.takeSession();
+          entry = { sid: session.sessionId, peerDevice: listed.deviceId, session };
+          this.#sessions.push(entry);
+          plaintext = result.plaintext;
           accepted = true;
         }
-        const message = JSON.parse(text);
-        if (message.t !== 'text' && message.t !== 'file') throw Object.assign(new Error('unknown message'), { code: 'unknown_message' });
-        this.#state.history.push({ ...base, ...message });
+        const message = await this.#attribute(plaintext, entry.session, directory);
+        this.#state.history.push(...message);
       } catch (error) {
         this.#state.history.push({ ...base, t: 'error', code: error.code ?? 'invalid_message' });
       }
@@ -185,6 +232,51 @@ export class Device {
   }
 
   /**
+   * Files a decrypted message by the context inside its ciphertext, checked
+   * against the session's identity and the sender's pinned list; the relay's
+   * labels are not used. Returns the history entries (a gap note first).
+   */
+  async #attribute(plaintext, session, directory) {
+    const envelope = MessageEnvelope.fromBytes(plaintext);
+    plaintext.fill(0);
+    try {
+      const conversation = directory.conversations.find((c) => c.id === envelope.conversationId);
+      const sender = envelope.senderUserId;
+      if (!conversation?.members.some((m) => m.userId === sender)) {
+        throw Object.assign(new Error('not a member'), { code: 'conversation_mismatch' });
+      }
+      let pinned = this.contacts.pin(sender);
+      const listed = pinned?.list();
+      if (!listed?.identityOf(envelope.senderDeviceId)) {
+        // A device added since the pin was last read: read the list again.
+        pinned = await this.contacts.refresh(sender);
+      }
+      listed?.free();
+      if (!pinned) throw Object.assign(new Error('no pinned list'), { code: 'sender_not_on_device_list' });
+      const key = `${envelope.conversationId}/${envelope.senderDeviceId}`;
+      const stored = this.#state.windows[key];
+      const remote = session.peerIdentity();
+      const check = envelope.check(remote, pinned, envelope.conversationId, stored ? b64.decode(stored) : undefined);
+      remote.free();
+      this.#state.windows[key] = b64.encode(check.window());
+      const payload = JSON.parse(envelope.text());
+      if (payload.t !== 'text' && payload.t !== 'file') throw Object.assign(new Error('unknown message'), { code: 'unknown_message' });
+      const entry = {
+        conversationId: envelope.conversationId,
+        from: sender === this.#state.userId ? 'me' : 'them',
+        senderUser: sender,
+        at: Date.now(),
+        ...payload,
+      };
+      const gap = Number(check.gap);
+      check.free();
+      return gap > 0 ? [{ conversationId: envelope.conversationId, t: 'gap', count: gap, senderUser: sender, at: Date.now() }, entry] : [entry];
+    } finally {
+      envelope.free();
+    }
+  }
+
+  /**
    * Rotates the signed prekey weekly (keeping the previous one for a week of
    * grace) and publishes the new bundle. Run after sync(), so waiting
    * messages to the old key are read first.
@@ -197,57 +289,25 @@ export class Device {
     return outcome;
   }
 
-  #mayStartSession(peerUser, peerDevice, initiator) {
-    const pinned = this.#pinnedIdentities(peerUser, peerDevice);
-    if (pinned.length > 0) return pinned.includes(initiator.toText());
-    const known = this.peerIdentity(peerDevice);
-    return !known || known.equals(initiator);
-  }
-
-  /** Identities verified for this user (on any device) or for this device. */
-  #pinnedIdentities(peerUser, peerDevice) {
-    const byUser = this.#state.verifiedUsers?.[peerUser] ?? [];
-    const byDevice = this.#state.verified[peerDevice];
-    return byDevice ? [...byUser, byDevice] : byUser;
-  }
-
-  /** The peer device's identity once a session exists, else null. */
-  peerIdentity(peerDevice) {
-    return this.#sessions.findLast((s) => s.peerDevice === peerDevice)?.session.peerIdentity() ?? null;
-  }
-
-  /** 60 digits: both fingerprints, sorted, so both sides see the same number. */
-  safetyNumber(peerDevice) {
-    const peer = this.peerIdentity(peerDevice);
-    if (!peer) return null;
-    const both = [this.fingerprint(), peer.fingerprint()].sort();
-    return `${both[0]} ${both[1]}`;
-  }
-
-  async markVerified(peerUser, peerDevice) {
-    const peer = this.peerIdentity(peerDevice);
-    if (!peer) return;
-    this.#state.verified[peerDevice] = peer.toText();
-    this.#state.verifiedUsers ??= {};
-    const forUser = (this.#state.verifiedUsers[peerUser] ??= []);
-    if (!forUser.includes(peer.toText())) forUser.push(peer.toText());
+  async markVerified(peerUser) {
+    this.contacts.markVerified(peerUser);
     await this.save();
   }
 
-  /** 'verified', 'changed' (verified earlier, key differs now) or 'unverified'. */
-  verification(peerDevice) {
-    const peer = this.peerIdentity(peerDevice);
-    const known = this.#state.verified[peerDevice];
-    if (!peer || !known) return 'unverified';
-    return known === peer.toText() ? 'verified' : 'changed';
+  async acceptKeyChange(peerUser) {
+    await this.contacts.acceptKeyChange(peerUser);
+    await this.save();
   }
 
   /** Drops every key and plaintext from memory (the vault keeps the encrypted state). */
   lock() {
     for (const entry of this.#sessions) entry.session.free();
     this.#sessions = [];
+    this.contacts.free();
     this.#account.free();
     this.#account = null;
+    this.#user.free();
+    this.#user = null;
     this.#state = null;
     this.#key.free();
     this.#key = null;
@@ -263,11 +323,4 @@ function storageKeyOf(state) {
   } finally {
     bytes.fill(0);
   }
-}
-
-/** The member of the envelope's conversation whose devices include its sender, or null. */
-function memberOwning({ conversations }, envelope, myUserId) {
-  const conversation = conversations.find((c) => c.id === envelope.conversationId);
-  const member = conversation?.members.find((m) => m.userId !== myUserId && m.devices.includes(envelope.senderDevice));
-  return member ?? null;
 }

@@ -15,7 +15,7 @@ const params = new URLSearchParams(location.search);
 const IDLE_MS = Number(params.get('idle') ?? 15 * 60) * 1000;
 
 let device = null;
-let current = null; // { conversation, peer: member, peerDevice }
+let current = null; // { conversation, peer: member }
 let events = null;
 let lastActivity = Date.now();
 let syncing = Promise.resolve();
@@ -86,7 +86,7 @@ $('sign-out').addEventListener('click', async () => {
 
 async function enter() {
   show('app');
-  $('whoami').textContent = `${device.state.displayName} · device ${device.state.deviceId} · fingerprint ${device.fingerprint()}`;
+  $('whoami').textContent = `${device.state.displayName} · device ${device.state.deviceId} · user fingerprint ${device.userFingerprint()}`;
   events = device.relay.events(() => sync());
   await sync();
   await refreshConversations();
@@ -116,9 +116,13 @@ async function refreshConversations() {
   $('empty').hidden = conversations.length > 0;
 }
 
-function open(conversation, peer) {
-  current = { conversation, peer, peerDevice: peer.devices[0] };
+async function open(conversation, peer) {
+  current = { conversation, peer };
   $('chat-title').textContent = `Conversation with ${peer.displayName}`;
+  render();
+  // The peer's signed device list, checked against the key pinned for them.
+  await device.contacts.refresh(peer.userId).catch((error) => status(`Could not read ${peer.displayName}’s devices: ${error.code ?? error.message}`));
+  await device.save();
   render();
 }
 
@@ -130,6 +134,9 @@ function render() {
     const item = el('li', { className: `message ${message.from}` });
     if (message.t === 'text') {
       item.append(el('p', { textContent: message.body }));
+    } else if (message.t === 'gap') {
+      item.classList.add('gap');
+      item.append(el('p', { textContent: `${message.count} earlier message(s) have not arrived (yet).` }));
     } else if (message.t === 'file') {
       const button = el('button', { type: 'button', className: 'download-file', textContent: `Download ${message.name} (${message.size} bytes)` });
       button.addEventListener('click', () => download(message, item));
@@ -137,44 +144,81 @@ function render() {
     } else {
       item.append(el('p', { className: 'error', textContent: `A message could not be decrypted (${message.code}).` }));
     }
-    item.append(el('small', { textContent: message.from === 'me' ? 'You' : current.peer.displayName }));
+    item.append(el('small', { textContent: senderLabel(message) }));
     list.append(item);
   }
   list.scrollTop = list.scrollHeight;
   renderVerification();
 }
 
+/**
+ * Who a message is shown as from: attributed by the context inside its
+ * ciphertext (senderUser), never by the relay's labels; a refused message
+ * is from no one.
+ */
+function senderLabel(message) {
+  if (message.t === 'error') return 'Refused: not from a verified device of this conversation';
+  if (message.from === 'me') return 'You';
+  const member = current.conversation.members.find((m) => m.userId === message.senderUser);
+  return member?.displayName ?? 'Unknown sender';
+}
+
 function renderVerification() {
-  const number = current?.peerDevice ? device.safetyNumber(current.peerDevice) : null;
-  $('safety-number').textContent = number ?? 'Available once a message has been exchanged.';
+  const userId = current?.peer.userId;
+  const number = userId ? device.contacts.safetyNumber(userId) : null;
+  $('safety-number').textContent = number ?? 'Available once their device list has been read.';
   $('mark-verified').disabled = !number;
-  const state = number ? device.verification(current.peerDevice) : 'unverified';
+  const state = userId ? device.contacts.verification(userId) : 'unknown';
+  const name = current?.peer.displayName ?? 'This contact';
   $('verified-state').textContent = {
     verified: 'Verified: you compared this number with the other person.',
-    changed: 'Warning: this contact’s key changed since you verified it.',
-    unverified: 'Not verified yet. Compare the number in person or on a call.',
+    changed: `Warning: ${name}’s identity changed. Sending is blocked.`,
+    invitation: 'Not verified yet; their key came with your invitation link. Compare the number to be sure.',
+    registration: 'Not verified yet; their key matched the invitation you sent. Compare the number to be sure.',
+    'first-seen': 'Not verified yet. Compare the number in person or on a call.',
+    unknown: 'Not verified yet. Compare the number in person or on a call.',
   }[state];
-  $('verified-state').className = `verified-${state}`;
+  $('verified-state').className = `verified-${state === 'verified' || state === 'changed' ? state : 'unverified'}`;
+  // A changed identity blocks sending until a person accepts it.
+  const changed = state === 'changed';
+  $('key-changed').hidden = !changed;
+  $('send').disabled = changed;
+  $('mark-verified').disabled = !number || changed;
+  if (changed) {
+    const wasVerified = device.state.verifiedUsers?.[userId];
+    $('key-changed-text').textContent = wasVerified
+      ? `${name}’s identity changed since you verified it. Do not send anything until you have compared the new safety number with them.`
+      : `${name}’s identity changed. Sending is blocked until you confirm the change with them.`;
+  }
+  const problem = userId ? device.contacts.problem(userId) : undefined;
+  if (problem) status(`${name}’s device list was refused (${problem}); messages go only to the devices verified before.`);
 }
 
 $('composer').addEventListener('submit', async (event) => {
   event.preventDefault();
   const text = $('message').value.trim();
-  if (!text || !current?.peerDevice) return;
+  if (!text || !current) return;
   $('send').disabled = true;
   try {
-    await device.sendText(current.conversation.id, current.peer, current.peerDevice, text);
+    await device.sendText(current.conversation.id, current.peer, text);
     $('message').value = '';
     render();
   } catch (error) {
     status(`Could not send: ${error.code ?? error.message}`);
   } finally {
     $('send').disabled = false;
+    // A refused device list (a changed key) shows, and blocks, at once.
+    renderVerification();
   }
 });
 
 $('mark-verified').addEventListener('click', async () => {
-  await device.markVerified(current.peer.userId, current.peerDevice);
+  await device.markVerified(current.peer.userId);
+  renderVerification();
+});
+
+$('accept-key').addEventListener('click', async () => {
+  await device.acceptKeyChange(current.peer.userId);
   renderVerification();
 });
 
@@ -199,12 +243,12 @@ setInterval(() => device && sync(), 5000);
 
 $('file').addEventListener('change', async () => {
   const file = $('file').files[0];
-  if (!file || !current?.peerDevice) return;
+  if (!file || !current) return;
   try {
     const { file: encrypted, descriptor } = await files.encrypt(file, { onProgress: progress('Encrypting') });
     status('Uploading the encrypted file…');
     const { id } = await device.relay.uploadBlob(current.conversation.id, encrypted);
-    await device.sendFile(current.conversation.id, current.peer, current.peerDevice, id, descriptor, file.name, file.size);
+    await device.sendFile(current.conversation.id, current.peer, id, descriptor, file.name, file.size);
     $('file').value = '';
     status(`Sent ${file.name}, end-to-end encrypted.`);
     render();
@@ -240,8 +284,9 @@ function progress(verb) {
 
 $('invite')?.addEventListener('click', async () => {
   try {
-    const { invitation, expiresAt } = await device.relay.invite();
-    const link = `${location.origin}/patient.html#invite=${encodeURIComponent(invitation)}`;
+    // The code is made on this device; the link carries it and this user's
+    // key in its fragment, which browsers never send to the relay.
+    const { link, expiresAt } = await device.invite();
     $('invite-link').replaceChildren(
       el('span', { textContent: 'Single-use link, valid until ' + new Date(expiresAt).toLocaleString() + ': ' }),
       el('a', { href: link, textContent: link, id: 'invite-url' }),

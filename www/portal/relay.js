@@ -50,8 +50,21 @@ export class Relay {
   register(invitation, displayName) {
     return this.#call('POST', '/api/register', { invitation, displayName });
   }
-  invite() {
-    return this.#call('POST', '/api/invitations', {});
+  /** A patient invitation under the redemption token of a code this device made. */
+  invite(redemptionToken) {
+    return this.#call('POST', '/api/invitations', { redemptionToken });
+  }
+  /** Publishes this user's signed device list (with the registration proof, once). */
+  publishDeviceList(userKey, list, registrationProof) {
+    return this.#call('PUT', '/api/device-list', {
+      userKey: b64.encode(userKey),
+      list: b64.encode(list),
+      ...(registrationProof ? { registrationProof: b64.encode(registrationProof) } : {}),
+    });
+  }
+  /** A user's signed device list as the relay serves it (a claim until verified). */
+  deviceList(userId) {
+    return this.#call('GET', `/api/users/${encodeURIComponent(userId)}/device-list`);
   }
   publishPrekeys(bundle) {
     return this.#call('PUT', '/api/prekeys', { bundle: b64.encode(bundle) });
