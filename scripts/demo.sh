@@ -7,6 +7,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 ./scripts/bootstrap.sh
 ./scripts/build-package.sh >/dev/null
+./scripts/build-portal.sh
 cargo build --release --locked -p careseal-relay
 
 port="${PORT:-8080}"
@@ -25,6 +26,9 @@ CareSeal demo portal: http://127.0.0.1:$port/
      (a private window, or another browser profile, so the two devices keep
      separate storage).
   3. Chat, attach a file, compare safety numbers under "Verify".
+  4. Under "Your devices", "Link a device" shows a link and QR code: open it
+     in a third window, compare the six-digit code on both, confirm; the new
+     device receives every message from then on. "Remove" takes it off.
   The "What the server sees" panel shows the ciphertext the relay stored.
 
 The relay's database is $db; its audit log verifies with:

@@ -47,6 +47,7 @@ CHROMEDRIVER=/usr/bin/chromedriver \
 step "npm package, demo pages and the portal end to end"
 cargo build --locked -p careseal-relay
 tarball=$(./scripts/build-package.sh | tail -n 1)
+./scripts/build-portal.sh
 printf 'package: %s (%s KiB gzipped, wasm + JS)\n' "$tarball" \
   "$(( ($(cat build/npm/*.wasm build/npm/*.js | gzip -9 | wc -c) + 1023) / 1024 ))"
 CARESEAL_TARBALL="$tarball" node --test --test-timeout=300000 tests/package/ tests/demo/ tests/e2e/ tests/hostile/

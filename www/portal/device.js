@@ -74,6 +74,43 @@ export class Device {
     return device;
   }
 
+  /**
+   * A device linked to an existing user (linking.js): its relay account, its
+   * new account, and the payload the existing device sent through the
+   * confirmed link: the user key, pins and verifications. History is not
+   * moved: a linked device shows the conversation from its link on.
+   */
+  static async fromLink(vault, registered, account, payload) {
+    const data = JSON.parse(new TextDecoder().decode(payload));
+    payload.fill(0);
+    const transfer = new StorageKey(b64.decode(data.user.key));
+    const user = UserIdentity.import(transfer, b64.decode(data.user.blob));
+    transfer.free();
+    const state = {
+      version: 2,
+      role: registered.role,
+      displayName: data.displayName,
+      userId: registered.userId,
+      deviceId: registered.deviceId,
+      token: registered.token,
+      storageKey: b64.encode(crypto.getRandomValues(new Uint8Array(32))),
+      userKey: user.publicIdentity().toText(),
+      pins: data.pins,
+      pinOrigins: data.pinOrigins,
+      verifiedUsers: data.verifiedUsers,
+      keyChanged: data.keyChanged,
+      pendingCodes: data.pendingCodes,
+      history: [],
+      sessions: [],
+      sequences: {},
+      windows: {},
+    };
+    if (state.userKey !== data.userKey) throw Object.assign(new Error('the user key does not match'), { code: 'link_decrypt_failed' });
+    const device = new Device(vault, state, account, user, []);
+    await device.save();
+    return device;
+  }
+
   /** The device stored in this browser, or null. */
   static async restore(vault) {
     const state = await vault.load();
@@ -118,6 +155,62 @@ export class Device {
 
   history(conversationId) {
     return this.#state.history.filter((m) => m.conversationId === conversationId);
+  }
+
+  /** What a newly linked device of this user receives (sealed by the link): user key, pins, verifications. */
+  async linkPayload() {
+    const transfer = StorageKey.generate();
+    const blob = this.#user.export(transfer);
+    const payload = {
+      displayName: this.#state.displayName,
+      userKey: this.#state.userKey,
+      user: { key: b64.encode(transfer.toBytes()), blob: b64.encode(blob) },
+      pins: this.#state.pins,
+      pinOrigins: this.#state.pinOrigins,
+      verifiedUsers: this.#state.verifiedUsers,
+      keyChanged: this.#state.keyChanged,
+      pendingCodes: this.#state.pendingCodes,
+    };
+    transfer.free();
+    return new TextEncoder().encode(JSON.stringify(payload));
+  }
+
+  /** Adds a linked device to this user's signed device list and publishes it. */
+  async addDevice(deviceId, identity) {
+    await this.#publishList((list) => list.withDevice(deviceId, identity));
+  }
+
+  /** Removes a device from this user's list; the relay revokes it and peers stop encrypting to it. */
+  async removeDevice(deviceId) {
+    await this.#publishList((list) => list.withoutDevice(deviceId));
+  }
+
+  async #publishList(change) {
+    const own = await this.contacts.refresh(this.#state.userId);
+    const current = own.list();
+    const next = change(current);
+    const signed = next.sign(this.#user);
+    current.free();
+    next.free();
+    await this.relay.publishDeviceList(this.#user.publicIdentity().toBytes(), signed);
+    await this.contacts.refresh(this.#state.userId);
+    await this.save();
+  }
+
+  /** This user's devices on the pinned list: `[{ deviceId, fingerprint, self }]`. */
+  devices() {
+    const list = this.contacts.pin(this.#state.userId)?.list();
+    if (!list) return [];
+    try {
+      return list.deviceIds().map((deviceId) => {
+        const identity = list.identityOf(deviceId);
+        const fingerprint = identity.fingerprint();
+        identity.free();
+        return { deviceId, fingerprint, self: deviceId === this.#state.deviceId };
+      });
+    } finally {
+      list.free();
+    }
   }
 
   /** Clinicians: a patient invitation whose code this device made; returns the link. */
@@ -265,6 +358,7 @@ export class Device {
         conversationId: envelope.conversationId,
         from: sender === this.#state.userId ? 'me' : 'them',
         senderUser: sender,
+        senderDevice: envelope.senderDeviceId,
         at: Date.now(),
         ...payload,
       };

@@ -2,8 +2,10 @@
 // each one device. Sign-in, conversations, chat, attachments through the
 // worker, safety-number verification, the relay's view of the conversation,
 // and an idle lock that drops every key and plaintext from memory.
-import { AttachmentWorker, describeAttachment } from '/pkg/index.js';
+import { Account, AttachmentWorker, describeAttachment } from '/pkg/index.js';
+import qrcode from '/vendor/qrcode.js';
 import { Device } from './device.js';
+import { joinAsNewDevice, linkNewDevice } from './linking.js';
 import { Vault } from './vault.js';
 import { Relay, b64 } from './relay.js';
 
@@ -25,7 +27,7 @@ function status(text) {
 }
 
 function show(section) {
-  for (const id of ['signin', 'locked', 'app']) $(id).hidden = id !== section;
+  for (const id of ['signin', 'joining', 'locked', 'app']) $(id).hidden = id !== section;
   $('sign-out').hidden = section !== 'app';
 }
 
@@ -46,6 +48,11 @@ async function start() {
     show('signin');
     return;
   }
+  const offer = new URLSearchParams(location.hash.slice(1)).get('link');
+  if (!device && offer) {
+    await join(offer);
+    return;
+  }
   if (!device) {
     const invitation = new URLSearchParams(location.hash.slice(1)).get('invite');
     if (invitation && $('invitation')) $('invitation').value = invitation;
@@ -54,6 +61,60 @@ async function start() {
     return;
   }
   await enter();
+}
+
+/** This browser becomes another device of a user, through a link shown on one of theirs. */
+async function join(offer) {
+  show('joining');
+  status('Linking this device…');
+  const ui = sasPrompt('join');
+  try {
+    const { registered, account, payload } = await joinAsNewDevice(new Relay(), offer, ui, () => {
+      const made = new Account();
+      made.generateOneTimePrekeys(20);
+      return made;
+    });
+    device = await Device.fromLink(vault, registered, account, payload);
+    history.replaceState(null, '', location.pathname + location.search);
+    await enter();
+  } catch (error) {
+    status(`Linking failed: ${error.code ?? error.message}. Start again from your other device.`);
+  } finally {
+    ui.done();
+  }
+}
+
+/**
+ * The six-digit code both screens show during linking, and the person's
+ * answer: `prefix` is 'link' (existing device) or 'join' (new device).
+ */
+function sasPrompt(prefix) {
+  let answer;
+  let cancelled = false;
+  const answered = new Promise((resolve) => (answer = resolve));
+  const onConfirm = () => answer(true);
+  const onCancel = () => {
+    cancelled = true;
+    answer(false);
+  };
+  $(`${prefix}-confirm`).addEventListener('click', onConfirm);
+  $(`${prefix}-cancel`).addEventListener('click', onCancel);
+  return {
+    cancelled: () => cancelled,
+    sas(code) {
+      $(`${prefix}-sas`).textContent = code;
+      $(`${prefix}-sas-row`).hidden = false;
+      $(`${prefix}-hint`).hidden = false;
+      $(`${prefix}-confirm`).hidden = false;
+      $(`${prefix}-confirm`).focus();
+    },
+    confirmed: () => answered,
+    done() {
+      $(`${prefix}-confirm`).removeEventListener('click', onConfirm);
+      $(`${prefix}-cancel`).removeEventListener('click', onCancel);
+      for (const id of ['sas-row', 'hint', 'confirm']) $(`${prefix}-${id}`).hidden = true;
+    },
+  };
 }
 
 $('signin-form').addEventListener('submit', async (event) => {
@@ -90,7 +151,77 @@ async function enter() {
   events = device.relay.events(() => sync());
   await sync();
   await refreshConversations();
+  await device.contacts.refresh(device.state.userId).catch(() => {});
+  renderDevices();
   status('Connected. Messages are end-to-end encrypted on this device.');
+}
+
+// --- this user's devices ----------------------------------------------------------
+
+function renderDevices() {
+  const list = $('devices');
+  list.replaceChildren();
+  for (const { deviceId, fingerprint, self } of device.devices()) {
+    const item = el('li', {}, el('span', { textContent: `${self ? 'This device' : deviceId} · ${fingerprint}` }));
+    if (!self) {
+      const remove = el('button', { type: 'button', className: 'secondary remove-device', textContent: 'Remove' });
+      remove.setAttribute('aria-label', `Remove device ${deviceId}`);
+      remove.addEventListener('click', async () => {
+        try {
+          await device.removeDevice(deviceId);
+          status(`Removed ${deviceId}: it can no longer read new messages.`);
+        } catch (error) {
+          status(`Could not remove the device: ${error.code ?? error.message}`);
+        }
+        renderDevices();
+      });
+      item.append(' ', remove);
+    }
+    list.append(item);
+  }
+}
+
+$('link-device').addEventListener('click', async () => {
+  $('link-device').disabled = true;
+  $('link-panel').hidden = false;
+  const ui = sasPrompt('link');
+  try {
+    const id = await linkNewDevice(device, {
+      ...ui,
+      offer(url) {
+        const link = $('link-url');
+        link.href = url;
+        link.textContent = url;
+        drawQr($('link-qr'), url);
+      },
+    });
+    status(`Linked ${id}. It receives every message from now on.`);
+  } catch (error) {
+    status(`Linking stopped: ${error.code ?? error.message}`);
+  } finally {
+    ui.done();
+    $('link-panel').hidden = true;
+    $('link-device').disabled = false;
+    renderDevices();
+  }
+});
+
+/** Draws `text` as a QR code on `canvas` (qrcode-generator, error correction M). */
+function drawQr(canvas, text) {
+  const qr = qrcode(0, 'M');
+  qr.addData(text);
+  qr.make();
+  const cell = 4;
+  const margin = 4 * cell;
+  const count = qr.getModuleCount();
+  canvas.width = canvas.height = count * cell + 2 * margin;
+  const g = canvas.getContext('2d');
+  g.fillStyle = '#fff';
+  g.fillRect(0, 0, canvas.width, canvas.height);
+  g.fillStyle = '#000';
+  for (let r = 0; r < count; r++) {
+    for (let c = 0; c < count; c++) if (qr.isDark(r, c)) g.fillRect(margin + c * cell, margin + r * cell, cell, cell);
+  }
 }
 
 // --- conversations and chat ----------------------------------------------
@@ -158,7 +289,7 @@ function render() {
  */
 function senderLabel(message) {
   if (message.t === 'error') return 'Refused: not from a verified device of this conversation';
-  if (message.from === 'me') return 'You';
+  if (message.from === 'me') return message.senderDevice ? 'You, on another device' : 'You';
   const member = current.conversation.members.find((m) => m.userId === message.senderUser);
   return member?.displayName ?? 'Unknown sender';
 }
@@ -327,7 +458,7 @@ function lock() {
   device.lock();
   device = null;
   current = null;
-  for (const id of ['messages', 'conversations', 'server-view', 'invite-link']) $(id).replaceChildren();
+  for (const id of ['messages', 'conversations', 'server-view', 'invite-link', 'devices']) $(id).replaceChildren();
   $('safety-number').textContent = '';
   $('whoami').textContent = '';
   show('locked');

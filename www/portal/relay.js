@@ -62,6 +62,16 @@ export class Relay {
       ...(registrationProof ? { registrationProof: b64.encode(registrationProof) } : {}),
     });
   }
+  /** A device invitation for this user, named by a link offer's id (linking a device). */
+  linkInvite(offer) {
+    return this.#call('POST', '/api/link/invitations', { redemptionToken: offer });
+  }
+  postLinkMessage(offer, body) {
+    return this.#call('POST', '/api/link/messages', { offer, body: b64.encode(body) });
+  }
+  linkMessages(offer, after) {
+    return this.#call('GET', `/api/link/messages?offer=${encodeURIComponent(offer)}&after=${after}`);
+  }
   /** A user's signed device list as the relay serves it (a claim until verified). */
   deviceList(userId) {
     return this.#call('GET', `/api/users/${encodeURIComponent(userId)}/device-list`);
