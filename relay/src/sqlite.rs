@@ -15,9 +15,9 @@ use crate::audit;
 use crate::audit::keys::AuditKey;
 use crate::ids;
 use crate::store::{
-    AuditRecord, BlobInfo, Conversation, DeviceAuth, Envelope, InvitationProblem, LinkMessage,
-    Member, Page, Registered, Role, Store, StoreError, StoreResult, StoredAuditRecord,
-    StoredDeviceList, TakenPrekeys,
+    AuditRecord, BlobInfo, Conversation, DeviceAuth, Envelope, Invitation, LinkMessage, Member,
+    Page, Registration, Role, Store, StoreError, StoreResult, StoredAuditRecord, StoredDeviceList,
+    StoredInvitation, TakenPrekeys,
 };
 
 const SCHEMA: &str = "
@@ -87,13 +87,24 @@ CREATE INDEX IF NOT EXISTS blobs_by_uploader ON blobs (uploader);
 ";
 
 /// Adds `invitations.for_user` (the user a device invitation adds a device
-/// to) to databases created before it existed.
+/// to) and `resets_user_key` to databases created before they existed.
 fn add_device_invitations(conn: &Connection) -> StoreResult<()> {
-    let present = conn
-        .prepare("SELECT 1 FROM pragma_table_info('invitations') WHERE name = 'for_user'")?
-        .exists([])?;
-    if !present {
-        conn.execute("ALTER TABLE invitations ADD COLUMN for_user TEXT", [])?;
+    for (column, definition) in [
+        ("for_user", "for_user TEXT"),
+        (
+            "resets_user_key",
+            "resets_user_key INTEGER NOT NULL DEFAULT 0",
+        ),
+    ] {
+        let present = conn
+            .prepare("SELECT 1 FROM pragma_table_info('invitations') WHERE name = ?1")?
+            .exists([column])?;
+        if !present {
+            conn.execute(
+                &format!("ALTER TABLE invitations ADD COLUMN {definition}"),
+                [],
+            )?;
+        }
     }
     Ok(())
 }
@@ -368,17 +379,22 @@ impl Store for SqliteStore {
     fn create_invitation(
         &self,
         code_hash: &[u8],
-        role: Role,
-        inviter: Option<&str>,
-        expires_at: i64,
+        invitation: &Invitation,
         audit: &AuditRecord,
     ) -> StoreResult<bool> {
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let inserted = tx.execute(
-                "INSERT INTO invitations (code_hash, role, inviter, expires_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (code_hash) DO NOTHING",
-                params![code_hash, role.as_str(), inviter, expires_at],
+                "INSERT INTO invitations (code_hash, role, inviter, expires_at, for_user, resets_user_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (code_hash) DO NOTHING",
+                params![
+                    code_hash,
+                    invitation.role.as_str(),
+                    invitation.inviter,
+                    invitation.expires_at,
+                    invitation.for_user,
+                    invitation.resets_user_key
+                ],
             )?;
             if inserted != 1 {
                 return Ok(false);
@@ -388,117 +404,97 @@ impl Store for SqliteStore {
         })
     }
 
-    fn create_device_invitation(
-        &self,
-        code_hash: &[u8],
-        user_id: &str,
-        expires_at: i64,
-        audit: &AuditRecord,
-    ) -> StoreResult<bool> {
-        self.with(|c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let inserted = tx.execute(
-                "INSERT INTO invitations (code_hash, role, inviter, expires_at, for_user)
-                 SELECT ?1, role, ?2, ?3, ?2 FROM users WHERE id = ?2
-                 ON CONFLICT (code_hash) DO NOTHING",
-                params![code_hash, user_id, expires_at],
-            )?;
-            if inserted != 1 {
-                return Ok(false);
-            }
-            self.commit_audited(tx, audit)?;
-            Ok(true)
-        })
-    }
-
-    fn redeem_invitation(
-        &self,
-        code_hash: &[u8],
-        now: i64,
-        display_name: &str,
-        token_hash: &[u8],
-        audit: &AuditRecord,
-    ) -> StoreResult<Result<Registered, InvitationProblem>> {
-        self.with(|c| {
-            let tx = c.transaction()?;
-            let row = tx
-                .query_row(
-                    "SELECT role, inviter, expires_at, used_at, for_user FROM invitations WHERE code_hash = ?1",
-                    params![code_hash],
-                    |r| {
-                        Ok(Invitation {
-                            role: r.get(0)?,
-                            inviter: r.get(1)?,
-                            expires_at: r.get(2)?,
-                            used_at: r.get(3)?,
-                            for_user: r.get(4)?,
-                        })
-                    },
-                )
+    fn invitation(&self, code_hash: &[u8]) -> StoreResult<Option<StoredInvitation>> {
+        self.read(|c| {
+            // The role is read as text and checked after the row.
+            let row = c
+                .prepare_cached(
+                    "SELECT role, inviter, expires_at, used_at, for_user, resets_user_key
+                     FROM invitations WHERE code_hash = ?1",
+                )?
+                .query_row(params![code_hash], |r| {
+                    let role: String = r.get(0)?;
+                    let used_at: Option<i64> = r.get(3)?;
+                    let invitation = Invitation {
+                        role: Role::Patient,
+                        inviter: r.get(1)?,
+                        expires_at: r.get(2)?,
+                        for_user: r.get(4)?,
+                        resets_user_key: r.get(5)?,
+                    };
+                    Ok((role, used_at.is_some(), invitation))
+                })
                 .optional()?;
-            let Some(Invitation {
-                role,
-                inviter,
-                expires_at,
-                used_at,
-                for_user,
-            }) = row
-            else {
-                return Ok(Err(InvitationProblem::Unknown));
-            };
-            if used_at.is_some() {
-                return Ok(Err(InvitationProblem::Used));
+            row.map(|(role, used, invitation)| {
+                Ok(StoredInvitation {
+                    invitation: Invitation {
+                        role: role_of(role)?,
+                        ..invitation
+                    },
+                    used,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn register(&self, registration: &Registration, audit: &AuditRecord) -> StoreResult<bool> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let r = registration;
+            let updated = tx.execute(
+                "UPDATE invitations SET used_at = ?1, used_by = ?2 WHERE code_hash = ?3 AND used_at IS NULL",
+                params![r.now, r.user_id, r.code_hash],
+            )?;
+            if updated != 1 {
+                return Ok(false);
             }
-            if expires_at <= now {
-                return Ok(Err(InvitationProblem::Expired));
-            }
-            let role = role_of(role)?;
-            let device_id = ids::new_id("d")?;
-            let new_user = for_user.is_none();
-            let user_id = match for_user {
-                Some(user) => user,
-                None => ids::new_id("u")?,
-            };
-            if new_user {
+            if let Some((role, display_name)) = &r.new_user {
                 tx.execute(
                     "INSERT INTO users (id, role, display_name, created_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![user_id, role.as_str(), display_name, now],
+                    params![r.user_id, role.as_str(), display_name, r.now],
+                )?;
+            }
+            let mut records = vec![AuditRecord {
+                target: Some(r.device_id.clone()),
+                ..audit.clone()
+            }];
+            if r.reset_user_key {
+                let others: Vec<String> = tx
+                    .prepare("SELECT id FROM devices WHERE user_id = ?1 AND revoked_at IS NULL")?
+                    .query_map(params![r.user_id], |row| row.get(0))?
+                    .collect::<Result<_, _>>()?;
+                for device in others {
+                    revoke_in(&tx, &device, r.now)?;
+                    records.push(AuditRecord {
+                        action: "revoke_device".into(),
+                        target: Some(device),
+                        ..audit.clone()
+                    });
+                }
+                tx.execute(
+                    "DELETE FROM device_lists WHERE user_id = ?1",
+                    params![r.user_id],
                 )?;
             }
             tx.execute(
                 "INSERT INTO devices (id, user_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![device_id, user_id, token_hash, now],
+                params![r.device_id, r.user_id, r.token_hash, r.now],
             )?;
-            let updated = tx.execute(
-                "UPDATE invitations SET used_at = ?1, used_by = ?2 WHERE code_hash = ?3 AND used_at IS NULL",
-                params![now, user_id, code_hash],
-            )?;
-            if updated != 1 {
-                return Ok(Err(InvitationProblem::Used));
-            }
-            if let (true, Role::Patient, Some(inviter)) = (new_user, role, inviter) {
-                let conversation = ids::new_id("c")?;
+            if let Some((conversation, members)) = &r.conversation {
                 tx.execute(
                     "INSERT INTO conversations (id, created_at) VALUES (?1, ?2)",
-                    params![conversation, now],
+                    params![conversation, r.now],
                 )?;
-                for member in [&inviter, &user_id] {
+                for member in members {
                     tx.execute(
                         "INSERT INTO conversation_members (conversation_id, user_id) VALUES (?1, ?2)",
                         params![conversation, member],
                     )?;
                 }
             }
-            let audit = AuditRecord {
-                target: Some(device_id.clone()),
-                ..audit.clone()
-            };
-            self.commit_audited(tx, &audit)?;
-            Ok(Ok(Registered {
-                user_id,
-                device_id,
-                role,
-            }))
+            self.commit_audited_all(tx, &records)?;
+            Ok(true)
         })
     }
 
@@ -629,6 +625,16 @@ impl Store for SqliteStore {
                 })
             })
             .transpose()
+        })
+    }
+
+    fn user_role(&self, user_id: &str) -> StoreResult<Option<Role>> {
+        self.read(|c| {
+            let role: Option<String> = c
+                .prepare_cached("SELECT role FROM users WHERE id = ?1")?
+                .query_row(params![user_id], |r| r.get(0))
+                .optional()?;
+            role.map(role_of).transpose()
         })
     }
 
@@ -1213,15 +1219,6 @@ fn version_of(bytes: &[u8]) -> StoreResult<u64> {
         .try_into()
         .map_err(|_| StoreError("a stored device list version is not 8 bytes".into()))?;
     Ok(u64::from_be_bytes(bytes))
-}
-
-/// An invitation row as read for redemption.
-struct Invitation {
-    role: String,
-    inviter: Option<String>,
-    expires_at: i64,
-    used_at: Option<i64>,
-    for_user: Option<String>,
 }
 
 #[cfg(test)]

@@ -42,26 +42,52 @@ pub struct DeviceAuth {
     pub role: Role,
 }
 
-/// Why an invitation could not be redeemed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InvitationProblem {
-    /// No invitation has this code.
-    Unknown,
-    /// It expired.
-    Expired,
-    /// It was already used.
-    Used,
+/// An invitation: whom it registers and for how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    /// The role of the user it registers (for a device of an existing
+    /// user, that user's role).
+    pub role: Role,
+    /// The clinician who invited, if any.
+    pub inviter: Option<String>,
+    /// `None`: it registers a new user. `Some(user)`: a device of `user`.
+    pub for_user: Option<String>,
+    /// With `for_user`: the user lost every device and starts over with a
+    /// new user key (the user's other devices are revoked and its device
+    /// list forgotten when it is redeemed).
+    pub resets_user_key: bool,
+    /// Unix milliseconds.
+    pub expires_at: i64,
 }
 
-/// A registered user and device.
+/// An invitation as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredInvitation {
+    /// The invitation.
+    pub invitation: Invitation,
+    /// Whether it was redeemed.
+    pub used: bool,
+}
+
+/// A registration the domain decided on, for the store to carry out.
 #[derive(Debug, Clone)]
-pub struct Registered {
-    /// The new user's id.
+pub struct Registration {
+    /// The hash of the invitation's code (marked used, if still unused).
+    pub code_hash: Vec<u8>,
+    /// The user: new (with its role and display name) or existing.
     pub user_id: String,
-    /// The new device's id.
+    /// The role and display name of a new user; `None` for an existing one.
+    pub new_user: Option<(Role, String)>,
+    /// The new device.
     pub device_id: String,
-    /// The role the invitation granted.
-    pub role: Role,
+    /// The new device's token, hashed.
+    pub token_hash: Vec<u8>,
+    /// A conversation to create with these members, if any.
+    pub conversation: Option<(String, Vec<String>)>,
+    /// Revoke the user's other devices and forget its device list.
+    pub reset_user_key: bool,
+    /// Unix milliseconds.
+    pub now: i64,
 }
 
 /// A conversation member.
@@ -233,36 +259,19 @@ pub trait Store: Send + Sync {
     fn create_invitation(
         &self,
         code_hash: &[u8],
-        role: Role,
-        inviter: Option<&str>,
-        expires_at: i64,
+        invitation: &Invitation,
         audit: &AuditRecord,
     ) -> StoreResult<bool>;
 
-    /// Stores an invitation that adds a device to the existing user
-    /// `user_id` (with the user's role) when redeemed: how a new device of
-    /// the user gets its relay account while it is being linked. Returns
-    /// `false`, storing nothing, if an invitation with that hash exists.
-    fn create_device_invitation(
-        &self,
-        code_hash: &[u8],
-        user_id: &str,
-        expires_at: i64,
-        audit: &AuditRecord,
-    ) -> StoreResult<bool>;
+    /// The invitation with this code hash, used or not.
+    fn invitation(&self, code_hash: &[u8]) -> StoreResult<Option<StoredInvitation>>;
 
-    /// Redeems an invitation and registers a user and device in one step
-    /// (a device invitation registers only a device of its user).
-    /// A patient invited by a clinician gets a conversation with them. The
-    /// audit record's target becomes the new device.
-    fn redeem_invitation(
-        &self,
-        code_hash: &[u8],
-        now: i64,
-        display_name: &str,
-        token_hash: &[u8],
-        audit: &AuditRecord,
-    ) -> StoreResult<Result<Registered, InvitationProblem>>;
+    /// Carries out a registration the domain decided on
+    /// (`domain::onboarding`), in one transaction with its audit record
+    /// (whose target becomes the new device) and one `revoke_device` record
+    /// per device a key reset revokes. Returns `false`, storing nothing, if
+    /// the invitation was used in the meantime.
+    fn register(&self, registration: &Registration, audit: &AuditRecord) -> StoreResult<bool>;
 
     /// The device a token belongs to (revoked devices included, flagged).
     fn device_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<(DeviceAuth, bool)>>;
@@ -377,6 +386,9 @@ pub trait Store: Send + Sync {
         after: i64,
         expired_before: i64,
     ) -> StoreResult<Vec<(i64, LinkMessage)>>;
+
+    /// A user's role, if the user exists.
+    fn user_role(&self, user_id: &str) -> StoreResult<Option<Role>>;
 
     /// A user's device list, if one was published.
     fn device_list(&self, user_id: &str) -> StoreResult<Option<StoredDeviceList>>;

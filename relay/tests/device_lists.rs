@@ -609,3 +609,115 @@ async fn a_list_the_operator_writes_is_caught_by_a_client_that_pinned_the_key() 
     assert_eq!(pinned.list().devices().len(), 1);
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_patient_invited_again_starts_over_with_a_new_key_that_contacts_see_change() {
+    let relay = Relay::start(temp_db("lists-reinvite")).await;
+    let c = client();
+    let (doctor, doctor_key, patient, patient_key, _) = onboard(&c, &relay).await;
+    let user = patient.device.user_id.clone();
+    let (_, v) = get_list(&c, &relay, &doctor.device, &user).await;
+    let pinned =
+        PinnedDeviceList::pin(&user, patient_key.public_identity(), &bytes(&v, "list")).unwrap();
+
+    // Only a clinician sharing a conversation with the patient may invite
+    // them again, and only a patient.
+    let stranger = clinician(&c, &relay, "Dr Other").await;
+    let reinvite = |by: &Device, for_user: &str, token: String| {
+        let body = json!({ "redemptionToken": token, "forUser": for_user });
+        let (c, relay, token) = (c.clone(), &relay, by.token.clone());
+        async move {
+            relay
+                .call(
+                    &c,
+                    Method::POST,
+                    "/api/invitations",
+                    Some(&token),
+                    Some(body),
+                )
+                .await
+        }
+    };
+    let fresh = || InvitationCode::generate().unwrap().redemption_token();
+    assert_eq!(
+        reinvite(&stranger, &user, fresh()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        reinvite(&patient.device, &user, fresh()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        reinvite(&doctor.device, &doctor.device.user_id, fresh())
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+
+    // The patient lost every device; the clinician invites them again.
+    let code = InvitationCode::generate().unwrap();
+    let (status, v) = reinvite(&doctor.device, &user, code.redemption_token()).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (status, v) = register(&c, &relay, &code.redemption_token(), "ignored").await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["userId"], json!(user), "the same user, with a new device");
+    let device = Device {
+        user_id: user.clone(),
+        device_id: v["deviceId"].as_str().unwrap().into(),
+        token: v["token"].as_str().unwrap().into(),
+    };
+    // The old device is revoked, and the new one publishes under a new key.
+    let (status, _) = relay
+        .call(
+            &c,
+            Method::GET,
+            "/api/me",
+            Some(&patient.device.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let new_key = UserIdentity::generate().unwrap();
+    let identity = Identity::generate().unwrap();
+    let signed = list(&user, 1, &[(&device.device_id, &identity)]).sign(&new_key);
+    let proof = RegistrationProof::compute(
+        &code,
+        doctor_key.public_identity(),
+        new_key.public_identity(),
+        &signed,
+    );
+    let (status, v) = put_list(
+        &c,
+        &relay,
+        &device,
+        &new_key,
+        signed.as_bytes(),
+        Some(proof.as_bytes()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+
+    // The clinician's pin sees a changed identity; the new registration
+    // verifies with the new code, for the person to accept.
+    let (_, v) = get_list(&c, &relay, &doctor.device, &user).await;
+    let claimed = careseal::PublicUserIdentity::from_bytes(&bytes(&v, "userKey")).unwrap();
+    let refused = pinned.update(&claimed, &bytes(&v, "list")).unwrap_err();
+    assert_eq!(careseal::ErrorCode::code(&refused), "user_key_changed");
+    let proof = RegistrationProof::from_bytes(&bytes(&v, "registrationProof")).unwrap();
+    let repinned = verify_registration(
+        &code,
+        doctor_key.public_identity(),
+        &user,
+        &claimed,
+        &bytes(&v, "list"),
+        &proof,
+    )
+    .unwrap();
+    assert_eq!(repinned.user_key(), new_key.public_identity());
+    // The conversation is the same one: no new conversation was made.
+    assert_eq!(
+        conversation_of(&c, &relay, &device).await,
+        conversation_of(&c, &relay, &doctor.device).await
+    );
+    relay.stop().await;
+}

@@ -5,7 +5,9 @@
 // the six-digit code compared on both screens), both patient devices receive
 // the clinician's messages and each other's, the per-user safety number is
 // the same before and after linking on both sides, and once the laptop
-// removes the phone the phone receives nothing more.
+// removes the phone the phone receives nothing more. Then the patient, having
+// lost every device, is invited again from a fourth context: the clinician's
+// portal blocks sending behind a banner until the new identity is accepted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -26,7 +28,7 @@ async function send(page, text) {
   await page.click('#send');
 }
 
-test('a patient links a phone, both devices take part, and a removed phone receives nothing', { timeout: 300_000 }, async () => {
+test('a patient links a phone, both devices take part, a removed phone receives nothing, and a new identity is held back', { timeout: 300_000 }, async () => {
   assert.ok(existsSync(relayBinary), 'build the relay first (cargo build -p careseal-relay)');
   assert.ok(existsSync(join(repo, 'www/vendor/qrcode.js')), 'copy the portal modules first (scripts/build-portal.sh)');
   await mkdir(results, { recursive: true });
@@ -107,6 +109,36 @@ test('a patient links a phone, both devices take part, and a removed phone recei
     assert.deepEqual(operatorSql(db, 'SELECT count(*) FROM envelopes WHERE recipient_device = ?', [phoneId]), [[0]]);
     const posted = operatorSql(db, "SELECT count(*) FROM audit WHERE action = 'post_envelope' AND outcome != 'ok'");
     assert.deepEqual(posted, [[0]], 'the clinician never posted to the revoked phone');
+
+    // The patient loses every device and is invited again: the new device
+    // starts over with a new user key. The clinician's portal blocks sending
+    // behind a banner until a person accepts the change; the old laptop is
+    // revoked; after acceptance the new device receives, under a new number.
+    const firstLink = await clinician.getAttribute('#invite-url', 'href');
+    await clinician.click('#reinvite');
+    await clinician.waitForFunction((old) => document.getElementById('invite-url')?.href !== old, firstLink);
+    const again = await (await browser.newContext()).newPage();
+    again.on('pageerror', (e) => problems.push(`again: ${e.message}`));
+    pages.again = again;
+    await again.goto(await clinician.getAttribute('#invite-url', 'href'));
+    await again.fill('#display-name', 'Jamie Chen');
+    await again.click('#signin-button');
+    await again.waitForSelector('#conversations button', { timeout: 30_000 });
+    await send(clinician, 'Marker-devices-6: held back');
+    await clinician.waitForSelector('#key-changed:not([hidden])', { timeout: 30_000 });
+    assert.match(await clinician.textContent('#status'), /user_key_changed/);
+    assert.equal(await clinician.isDisabled('#send'), true);
+    await laptop.waitForFunction(() => /unauthorized/.test(document.getElementById('status').textContent), null, { timeout: 30_000 });
+    await clinician.click('#accept-key');
+    await clinician.waitForSelector('#key-changed', { state: 'hidden' });
+    assert.match(await clinician.textContent('#verified-state'), /matched the invitation you sent/);
+    await send(clinician, 'Marker-devices-7: after accepting the new identity');
+    await shows(again, 'Marker-devices-7');
+    assert.equal((await again.locator('#messages').innerText()).includes('Marker-devices-6'), false);
+    const numberAfter = (await clinician.textContent('#safety-number')).trim();
+    assert.notEqual(numberAfter, numberBefore);
+    assert.equal((await again.textContent('#safety-number')).trim(), numberAfter);
+    await clinician.screenshot({ path: join(results, 'devices-reinvited.png'), fullPage: true });
     assert.deepEqual(problems, []);
   } catch (error) {
     for (const [name, page] of Object.entries(pages)) {

@@ -213,11 +213,16 @@ export class Device {
     }
   }
 
-  /** Clinicians: a patient invitation whose code this device made; returns the link. */
-  async invite() {
+  /**
+   * Clinicians: a patient invitation whose code this device made; returns the
+   * link. With `forUser`, invites that patient again after they lost every
+   * device: they start over with a new user key, which this device will
+   * show as a changed identity until a person accepts it.
+   */
+  async invite(forUser) {
     const code = InvitationCode.generate();
     try {
-      const { expiresAt } = await this.relay.invite(code.redemptionToken());
+      const { expiresAt } = await this.relay.invite(code.redemptionToken(), forUser);
       this.#state.pendingCodes.push(code.toText());
       await this.save();
       const link = `${location.origin}/patient.html#invite=${code.linkFragment(this.#user.publicIdentity())}`;

@@ -350,6 +350,7 @@ $('mark-verified').addEventListener('click', async () => {
 
 $('accept-key').addEventListener('click', async () => {
   await device.acceptKeyChange(current.peer.userId);
+  status(`${current.peer.displayName}’s new identity is accepted. Compare the new safety number with them.`);
   renderVerification();
 });
 
@@ -413,11 +414,11 @@ function progress(verb) {
 
 // --- invitations (clinicians) ----------------------------------------------------
 
-$('invite')?.addEventListener('click', async () => {
+async function showInvitation(forUser) {
   try {
     // The code is made on this device; the link carries it and this user's
     // key in its fragment, which browsers never send to the relay.
-    const { link, expiresAt } = await device.invite();
+    const { link, expiresAt } = await device.invite(forUser);
     $('invite-link').replaceChildren(
       el('span', { textContent: 'Single-use link, valid until ' + new Date(expiresAt).toLocaleString() + ': ' }),
       el('a', { href: link, textContent: link, id: 'invite-url' }),
@@ -425,7 +426,10 @@ $('invite')?.addEventListener('click', async () => {
   } catch (error) {
     status(`Could not create an invitation: ${error.code ?? error.message}`);
   }
-});
+}
+
+$('invite')?.addEventListener('click', () => showInvitation());
+$('reinvite')?.addEventListener('click', () => current && showInvitation(current.peer.userId));
 
 // --- what the server sees ---------------------------------------------------------
 

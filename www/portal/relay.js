@@ -51,8 +51,8 @@ export class Relay {
     return this.#call('POST', '/api/register', { invitation, displayName });
   }
   /** A patient invitation under the redemption token of a code this device made. */
-  invite(redemptionToken) {
-    return this.#call('POST', '/api/invitations', { redemptionToken });
+  invite(redemptionToken, forUser) {
+    return this.#call('POST', '/api/invitations', { redemptionToken, ...(forUser ? { forUser } : {}) });
   }
   /** Publishes this user's signed device list (with the registration proof, once). */
   publishDeviceList(userKey, list, registrationProof) {

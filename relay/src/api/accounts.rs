@@ -14,10 +14,12 @@ use serde_json::{Value, json};
 use super::{PathId, audited, audited_change, change_record, json, visible_device_owner};
 use crate::audit::{self, coverage};
 use crate::auth::{Caller, refuse_failed};
+use crate::domain::access;
+use crate::domain::onboarding::{self, InvitationProblem};
 use crate::error::ApiError;
 use crate::refusals::RefusalKind;
 use crate::state::{AppState, now_ms};
-use crate::store::{AuditRecord, InvitationProblem, Role};
+use crate::store::{AuditRecord, Invitation, Role};
 use crate::{ids, rate, text};
 
 /// 409: an invitation with this redemption token exists already.
@@ -72,7 +74,7 @@ pub(crate) async fn register(
         );
         let record = audit::record(None, ip, "register", None, Ok(()));
         let redeemed = state
-            .db(move |s| s.redeem_invitation(&code_hash, now_ms(), &name, &token_hash, &record))
+            .db(move |s| onboarding::redeem(s, &code_hash, now_ms(), &name, &token_hash, &record))
             .await?;
         match redeemed {
             Ok(registered) => Ok((registered, token)),
@@ -121,7 +123,14 @@ pub(crate) async fn demo_clinician_invitation(
     }
     refuse_unauthenticated_flood(&state, addr.ip()).await?;
     let record = audit::record(None, addr.ip(), "demo_clinician_invitation", None, Ok(()));
-    let (code, expires_at) = new_invitation(&state, Role::Clinician, None, record).await?;
+    let template = Invitation {
+        role: Role::Clinician,
+        inviter: None,
+        for_user: None,
+        resets_user_key: false,
+        expires_at: 0,
+    };
+    let (code, expires_at) = new_invitation(&state, template, None, None, record).await?;
     coverage::recorded();
     Ok(Json(json!({ "invitation": code, "expiresAt": expires_at })))
 }
@@ -131,6 +140,7 @@ pub(crate) async fn demo_clinician_invitation(
 pub(crate) struct CreateInvitation {
     ttl_seconds: Option<u64>,
     redemption_token: Option<String>,
+    for_user: Option<String>,
 }
 
 /// Length of a redemption token made by a client: unpadded base64url of a
@@ -142,7 +152,12 @@ const REDEMPTION_TOKEN_LEN: usize = 43;
 /// device made the invitation code itself and sends only its one-way image
 /// (`PROTOCOL.md` §8.4): the relay never learns the code, so it cannot
 /// compute the registration proof the clinician will check. Without it, the
-/// relay makes a code (the demo's way).
+/// relay makes a code (the demo's way). With `forUser`, the invitation is
+/// for an existing patient who lost every device: it adds a device to that
+/// user and starts the user over with a new user key (the user's other
+/// devices are revoked and its device list forgotten when it is redeemed),
+/// which the user's contacts see as a changed identity. Only a clinician
+/// who shares a conversation with the patient may make one.
 pub(crate) async fn create_invitation(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -159,15 +174,31 @@ pub(crate) async fn create_invitation(
                 return Err(ApiError::BAD_REQUEST);
             }
         }
-        new_invitation_ttl(
-            &state,
-            Role::Patient,
-            Some(caller.device.user_id.clone()),
-            ttl,
-            request.redemption_token,
-            change_record(&caller, "create_invitation", None),
-        )
-        .await
+        if let Some(user) = &request.for_user {
+            if !text::is_id(user) {
+                return Err(ApiError::BAD_REQUEST);
+            }
+            let (viewer, patient) = (caller.device.user_id.clone(), user.clone());
+            let allowed = state
+                .db(move |s| {
+                    Ok(access::may_see(s, &viewer, &patient)?
+                        && viewer != patient
+                        && s.user_role(&patient)? == Some(Role::Patient))
+                })
+                .await?;
+            if !allowed {
+                return Err(ApiError::FORBIDDEN);
+            }
+        }
+        let template = Invitation {
+            role: Role::Patient,
+            inviter: Some(caller.device.user_id.clone()),
+            resets_user_key: request.for_user.is_some(),
+            for_user: request.for_user,
+            expires_at: 0,
+        };
+        let record = change_record(&caller, "create_invitation", None);
+        new_invitation(&state, template, ttl, request.redemption_token, record).await
     }
     .await;
     let (code, expires_at) =
@@ -175,19 +206,12 @@ pub(crate) async fn create_invitation(
     Ok(Json(json!({ "invitation": code, "expiresAt": expires_at })))
 }
 
-async fn new_invitation(
+/// Stores `template` (its `expires_at` set from `ttl`, default
+/// `--invitation-ttl`) under `code`, or a code made here; returns the code
+/// and the expiry.
+pub(crate) async fn new_invitation(
     state: &Arc<AppState>,
-    role: Role,
-    inviter: Option<String>,
-    audit: AuditRecord,
-) -> Result<(String, i64), ApiError> {
-    new_invitation_ttl(state, role, inviter, None, None, audit).await
-}
-
-async fn new_invitation_ttl(
-    state: &Arc<AppState>,
-    role: Role,
-    inviter: Option<String>,
+    template: Invitation,
     ttl: Option<std::time::Duration>,
     code: Option<String>,
     audit: AuditRecord,
@@ -202,8 +226,12 @@ async fn new_invitation_ttl(
     };
     let hash = ids::secret_hash(&code);
     let expires_at = now_ms() + ttl.as_millis() as i64;
+    let invitation = Invitation {
+        expires_at,
+        ..template
+    };
     let created = state
-        .db(move |s| s.create_invitation(&hash, role, inviter.as_deref(), expires_at, &audit))
+        .db(move |s| s.create_invitation(&hash, &invitation, &audit))
         .await?;
     if !created {
         return Err(INVITATION_EXISTS);

@@ -20,7 +20,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::accounts::INVITATION_EXISTS;
+use super::accounts::new_invitation;
 use super::{audited, audited_change, base64, change_record, json};
 use crate::auth::Caller;
 use crate::config::{
@@ -28,8 +28,8 @@ use crate::config::{
 };
 use crate::error::ApiError;
 use crate::state::{AppState, now_ms};
-use crate::store::LinkMessage;
-use crate::{ids, text};
+use crate::store::{Invitation, LinkMessage};
+use crate::text;
 
 /// Shortest link token or offer name: 16 random bytes as base64url.
 const MIN_LINK_ID_LEN: usize = 22;
@@ -61,16 +61,23 @@ pub(crate) async fn create_invitation(
 ) -> Result<Json<Value>, ApiError> {
     let outcome = async {
         let request: CreateDeviceInvitation = json(raw)?;
-        let hash = ids::secret_hash(link_id(&request.redemption_token)?);
-        let expires_at = now_ms() + LINK_INVITATION_TTL.as_millis() as i64;
-        let user = caller.device.user_id.clone();
+        let token = link_id(&request.redemption_token)?.to_string();
+        let template = Invitation {
+            role: caller.device.role,
+            inviter: None,
+            for_user: Some(caller.device.user_id.clone()),
+            resets_user_key: false,
+            expires_at: 0,
+        };
         let record = change_record(&caller, "create_device_invitation", None);
-        let created = state
-            .db(move |s| s.create_device_invitation(&hash, &user, expires_at, &record))
-            .await?;
-        if !created {
-            return Err(INVITATION_EXISTS);
-        }
+        let (_, expires_at) = new_invitation(
+            &state,
+            template,
+            Some(LINK_INVITATION_TTL),
+            Some(token),
+            record,
+        )
+        .await?;
         Ok(expires_at)
     }
     .await;
