@@ -175,6 +175,39 @@ async fn onboard(
     (doctor, doctor_key, patient, patient_key, code)
 }
 
+/// Adds a phone (id `phone_id`) to the patient's user and publishes the
+/// list of both devices; returns the phone and that list.
+async fn with_phone(
+    c: &Client,
+    relay: &Relay,
+    patient: &Member,
+    key: &UserIdentity,
+    phone_id: &str,
+) -> (Device, DeviceList) {
+    let user = &patient.device.user_id;
+    let phone = add_device(relay, user, phone_id);
+    let phone_identity = Identity::generate().unwrap();
+    let both = list(
+        user,
+        2,
+        &[
+            (&patient.device.device_id, &patient.identity),
+            (&phone.device_id, &phone_identity),
+        ],
+    );
+    let (status, v) = put_list(
+        c,
+        relay,
+        &patient.device,
+        key,
+        both.sign(key).as_bytes(),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    (phone, both)
+}
+
 #[tokio::test]
 async fn a_patient_invited_with_a_client_made_code_is_verified_by_the_clinician() {
     let relay = Relay::start(temp_db("lists-onboard")).await;
@@ -399,27 +432,7 @@ async fn a_device_left_off_a_newer_list_is_revoked_with_its_queue() {
     let relay = Relay::start(temp_db("lists-remove")).await;
     let c = client();
     let (doctor, _, patient, patient_key, _) = onboard(&c, &relay).await;
-    let user = patient.device.user_id.clone();
-    let phone = add_device(&relay, &user, "d_phone_test");
-    let phone_identity = Identity::generate().unwrap();
-    let both = list(
-        &user,
-        2,
-        &[
-            (&patient.device.device_id, &patient.identity),
-            (&phone.device_id, &phone_identity),
-        ],
-    );
-    let (status, v) = put_list(
-        &c,
-        &relay,
-        &phone,
-        &patient_key,
-        both.sign(&patient_key).as_bytes(),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{v}");
+    let (phone, both) = with_phone(&c, &relay, &patient, &patient_key, "d_phone_test").await;
 
     // The clinician queues a message for the phone; then the laptop removes it.
     let conversation = conversation_of(&c, &relay, &doctor.device).await;
@@ -494,26 +507,7 @@ async fn a_device_revoked_while_its_list_is_in_flight_cannot_store_it() {
     let c = client();
     let (_, _, patient, patient_key, _) = onboard(&c, &relay).await;
     let user = patient.device.user_id.clone();
-    let phone = add_device(&relay, &user, "d_phone_race");
-    let phone_identity = Identity::generate().unwrap();
-    let both = list(
-        &user,
-        2,
-        &[
-            (&patient.device.device_id, &patient.identity),
-            (&phone.device_id, &phone_identity),
-        ],
-    );
-    let (status, _) = put_list(
-        &c,
-        &relay,
-        &patient.device,
-        &patient_key,
-        both.sign(&patient_key).as_bytes(),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let (phone, both) = with_phone(&c, &relay, &patient, &patient_key, "d_phone_race").await;
     relay.stop().await;
 
     // The phone's publish read the phone as live; a clinician revokes it
