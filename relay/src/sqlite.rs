@@ -87,7 +87,8 @@ CREATE INDEX IF NOT EXISTS blobs_by_uploader ON blobs (uploader);
 ";
 
 /// Adds `invitations.for_user` (the user a device invitation adds a device
-/// to) and `resets_user_key` to databases created before they existed.
+/// to), `resets_user_key` and `created_by` to databases created before they
+/// existed.
 fn add_device_invitations(conn: &Connection) -> StoreResult<()> {
     for (column, definition) in [
         ("for_user", "for_user TEXT"),
@@ -95,6 +96,7 @@ fn add_device_invitations(conn: &Connection) -> StoreResult<()> {
             "resets_user_key",
             "resets_user_key INTEGER NOT NULL DEFAULT 0",
         ),
+        ("created_by", "created_by TEXT"),
     ] {
         let present = conn
             .prepare("SELECT 1 FROM pragma_table_info('invitations') WHERE name = ?1")?
@@ -385,15 +387,16 @@ impl Store for SqliteStore {
         self.with(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let inserted = tx.execute(
-                "INSERT INTO invitations (code_hash, role, inviter, expires_at, for_user, resets_user_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (code_hash) DO NOTHING",
+                "INSERT INTO invitations (code_hash, role, inviter, expires_at, for_user, resets_user_key, created_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (code_hash) DO NOTHING",
                 params![
                     code_hash,
                     invitation.role.as_str(),
                     invitation.inviter,
                     invitation.expires_at,
                     invitation.for_user,
-                    invitation.resets_user_key
+                    invitation.resets_user_key,
+                    invitation.created_by
                 ],
             )?;
             if inserted != 1 {
@@ -409,7 +412,7 @@ impl Store for SqliteStore {
             // The role is read as text and checked after the row.
             let row = c
                 .prepare_cached(
-                    "SELECT role, inviter, expires_at, used_at, for_user, resets_user_key
+                    "SELECT role, inviter, expires_at, used_at, for_user, resets_user_key, created_by
                      FROM invitations WHERE code_hash = ?1",
                 )?
                 .query_row(params![code_hash], |r| {
@@ -421,6 +424,7 @@ impl Store for SqliteStore {
                         expires_at: r.get(2)?,
                         for_user: r.get(4)?,
                         resets_user_key: r.get(5)?,
+                        created_by: r.get(6)?,
                     };
                     Ok((role, used_at.is_some(), invitation))
                 })
@@ -443,7 +447,8 @@ impl Store for SqliteStore {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let r = registration;
             let updated = tx.execute(
-                "UPDATE invitations SET used_at = ?1, used_by = ?2 WHERE code_hash = ?3 AND used_at IS NULL",
+                "UPDATE invitations SET used_at = ?1, used_by = ?2
+                 WHERE code_hash = ?3 AND used_at IS NULL AND expires_at > ?1",
                 params![r.now, r.user_id, r.code_hash],
             )?;
             if updated != 1 {
@@ -474,6 +479,10 @@ impl Store for SqliteStore {
                 }
                 tx.execute(
                     "DELETE FROM device_lists WHERE user_id = ?1",
+                    params![r.user_id],
+                )?;
+                tx.execute(
+                    "DELETE FROM invitations WHERE for_user = ?1 AND used_at IS NULL",
                     params![r.user_id],
                 )?;
             }
@@ -1191,7 +1200,8 @@ fn envelope_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Envelope> {
 }
 
 /// Revokes a device in `tx`: its token stops working, its prekeys are
-/// withdrawn and the envelopes queued for it deleted. Whether it was live.
+/// withdrawn, the envelopes queued for it deleted and the unused
+/// invitations it made withdrawn. Whether it was live.
 fn revoke_in(tx: &Transaction<'_>, device_id: &str, now: i64) -> StoreResult<bool> {
     let updated = tx.execute(
         "UPDATE devices SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
@@ -1207,6 +1217,10 @@ fn revoke_in(tx: &Transaction<'_>, device_id: &str, now: i64) -> StoreResult<boo
     )?;
     tx.execute(
         "DELETE FROM envelopes WHERE recipient_device = ?1",
+        params![device_id],
+    )?;
+    tx.execute(
+        "DELETE FROM invitations WHERE created_by = ?1 AND used_at IS NULL",
         params![device_id],
     )?;
     Ok(updated == 1)

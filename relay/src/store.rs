@@ -58,6 +58,9 @@ pub struct Invitation {
     pub resets_user_key: bool,
     /// Unix milliseconds.
     pub expires_at: i64,
+    /// The device that made it, if any: revoking that device withdraws the
+    /// invitations it made that were not used yet.
+    pub created_by: Option<String>,
 }
 
 /// An invitation as stored.
@@ -84,7 +87,8 @@ pub struct Registration {
     pub token_hash: Vec<u8>,
     /// A conversation to create with these members, if any.
     pub conversation: Option<(String, Vec<String>)>,
-    /// Revoke the user's other devices and forget its device list.
+    /// Revoke the user's other devices, forget its device list and withdraw
+    /// every other unused invitation for the user.
     pub reset_user_key: bool,
     /// Unix milliseconds.
     pub now: i64,
@@ -218,7 +222,7 @@ pub struct StoredDeviceList {
 pub struct LinkMessage {
     /// The user both devices belong to.
     pub user_id: String,
-    /// The link's offer id (base64url), which names the exchange.
+    /// The exchange's name: the SHA-256 of the link's offer id, base64.
     pub offer: String,
     /// The device that posted it.
     pub sender_device: String,

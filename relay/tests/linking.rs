@@ -318,3 +318,199 @@ async fn link_exchanges_are_bounded_private_and_short_lived() {
     assert_eq!(left, 1);
     relay.stop().await;
 }
+
+/// Publishes `devices` as `user`'s list (version `version`), by `by`.
+async fn publish(
+    c: &Client,
+    relay: &Relay,
+    by: &Device,
+    key: &UserIdentity,
+    version: u64,
+    devices: &[(&Device, &Identity)],
+) -> (StatusCode, Value) {
+    let entries = devices
+        .iter()
+        .map(|(d, identity)| {
+            DeviceEntry::new(&d.device_id, identity.public_identity().clone()).unwrap()
+        })
+        .collect();
+    let list = DeviceList::new(&by.user_id, version, entries).unwrap();
+    let body = json!({
+        "userKey": STANDARD.encode(key.public_identity().as_bytes()),
+        "list": STANDARD.encode(list.sign(key).as_bytes()),
+    });
+    relay
+        .call(
+            c,
+            Method::PUT,
+            "/api/device-list",
+            Some(&by.token),
+            Some(body),
+        )
+        .await
+}
+
+async fn device_invitation(c: &Client, relay: &Relay, by: &Device, token: &str) -> StatusCode {
+    relay
+        .call(
+            c,
+            Method::POST,
+            "/api/link/invitations",
+            Some(&by.token),
+            Some(json!({ "redemptionToken": token })),
+        )
+        .await
+        .0
+}
+
+#[tokio::test]
+async fn an_unconfirmed_device_cannot_act_for_its_user_and_is_cleaned_up() {
+    let relay = Relay::start(temp_db("link-unconfirmed")).await;
+    let c = client();
+    let laptop = clinician(&c, &relay, "Dr Lee").await;
+    let (laptop_id, key) = (
+        Identity::generate().unwrap(),
+        UserIdentity::generate().unwrap(),
+    );
+    assert_eq!(
+        publish(&c, &relay, &laptop, &key, 1, &[(&laptop, &laptop_id)])
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    // Someone who read the offer registers first, and is never confirmed.
+    let offer = "CCCCCCCCCCCCCCCCCCCCCC";
+    assert_eq!(
+        device_invitation(&c, &relay, &laptop, offer).await,
+        StatusCode::OK
+    );
+    let (status, v) = register(&c, &relay, offer, "rogue").await;
+    assert_eq!(status, StatusCode::CREATED);
+    let rogue = device_of(&v);
+    let patient = patient(&c, &relay, &laptop, "Pat").await;
+    // It cannot link further devices, invite, invite again or revoke.
+    assert_eq!(
+        device_invitation(&c, &relay, &rogue, "DDDDDDDDDDDDDDDDDDDDDD").await,
+        StatusCode::FORBIDDEN
+    );
+    for body in [json!({}), json!({ "forUser": patient.user_id })] {
+        let (status, _) = relay
+            .call(
+                &c,
+                Method::POST,
+                "/api/invitations",
+                Some(&rogue.token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (status, _) = relay
+        .call(
+            &c,
+            Method::POST,
+            format!("/api/devices/{}/revoke", patient.device_id),
+            Some(&rogue.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The listed device republishes the same list: the rogue is revoked.
+    let (status, v) = publish(&c, &relay, &laptop, &key, 1, &[(&laptop, &laptop_id)]).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["revoked"], json!([rogue.device_id]));
+    let (status, _) = relay
+        .call(&c, Method::GET, "/api/me", Some(&rogue.token), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn invitations_are_withdrawn_with_their_device_and_by_a_key_reset() {
+    let relay = Relay::start(temp_db("link-withdrawn")).await;
+    let c = client();
+    let laptop = clinician(&c, &relay, "Dr Lee").await;
+    let (laptop_id, desk_id, key) = (
+        Identity::generate().unwrap(),
+        Identity::generate().unwrap(),
+        UserIdentity::generate().unwrap(),
+    );
+    assert_eq!(
+        publish(&c, &relay, &laptop, &key, 1, &[(&laptop, &laptop_id)])
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        device_invitation(&c, &relay, &laptop, "EEEEEEEEEEEEEEEEEEEEEE").await,
+        StatusCode::OK
+    );
+    let (_, v) = register(&c, &relay, "EEEEEEEEEEEEEEEEEEEEEE", "desk").await;
+    let desk = device_of(&v);
+    let both = [(&laptop, &laptop_id), (&desk, &desk_id)];
+    assert_eq!(
+        publish(&c, &relay, &laptop, &key, 2, &both).await.0,
+        StatusCode::OK
+    );
+
+    // The laptop mints a device invitation and is then removed (stolen):
+    // its invitation is withdrawn with it.
+    assert_eq!(
+        device_invitation(&c, &relay, &laptop, "FFFFFFFFFFFFFFFFFFFFFF").await,
+        StatusCode::OK
+    );
+    let (status, _) = publish(&c, &relay, &desk, &key, 3, &[(&desk, &desk_id)]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, v) = register(&c, &relay, "FFFFFFFFFFFFFFFFFFFFFF", "thief").await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("invitation_unknown"))
+    );
+
+    // Two invitations again for one patient: redeeming one withdraws the
+    // other, and the reset names the patient in the log.
+    let patient = patient(&c, &relay, &desk, "Pat").await;
+    for token in [
+        "GGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG",
+        "HHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHH",
+    ] {
+        let (status, v) = relay
+            .call(
+                &c,
+                Method::POST,
+                "/api/invitations",
+                Some(&desk.token),
+                Some(json!({ "redemptionToken": token, "forUser": patient.user_id })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    let (status, _) = register(
+        &c,
+        &relay,
+        "GGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG",
+        "Pat",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = register(
+        &c,
+        &relay,
+        "HHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHHH",
+        "Pat",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let conn = rusqlite::Connection::open(&relay.db).unwrap();
+    let targets: Vec<Option<String>> = conn
+        .prepare("SELECT target FROM audit WHERE action = 'create_invitation' AND outcome = 'ok' ORDER BY seq DESC LIMIT 2")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(targets, vec![Some(patient.user_id.clone()); 2]);
+    relay.stop().await;
+}

@@ -1,10 +1,14 @@
 // Who is who, decided by keys this device already trusts, never by the
 // relay: per user id, the user key pinned and the newest device list signed
 // by it (PROTOCOL.md §8.3). A patient pins the inviting clinician's key from
-// the invitation link; a clinician pins a patient from the registration
-// proof made with the code it generated; anyone else is pinned the first
-// time they are seen and shown as such until verified. A list signed by
-// another key blocks sending to that user until a person accepts it.
+// the invitation link; a clinician pins a patient only from the registration
+// proof made with a code one of its devices generated. Nobody is pinned on
+// the relay's word alone: a user the relay adds to a conversation, or a
+// patient whose proof the relay withholds, gets no pin, so nothing is sent
+// to them and nothing from them is shown. (Care teams, where users meet
+// without an invitation between them, come with signed membership.) A list
+// signed by another key blocks sending to that user until a person accepts
+// it, which needs the same proof again (a new invitation).
 import { PinnedDeviceList, PublicUserIdentity, safetyNumber, verifyRegistration, InvitationCode } from '/pkg/index.js';
 import { b64 } from './relay.js';
 
@@ -77,35 +81,37 @@ export class Contacts {
     }
   }
 
-  /** The first pin of a user, from the strongest source this device has. */
+  /** The first pin of a user, only from a source this device trusts. */
   #firstPin(userId, claimedKey, list, proof) {
     const own = this.#state.userId === userId;
     if (own) return [PinnedDeviceList.pin(userId, this.#ownKey(), list), 'own'];
-    if (this.#state.role === 'patient' && this.#state.inviterKey) {
+    const refuse = (code) => {
+      throw Object.assign(new Error('no trusted source for this user key'), { code });
+    };
+    if (this.#state.role === 'patient') {
+      if (!this.#state.inviterKey) refuse('not_invited_by_this_user');
       // The inviting clinician: the key comes from the link, not the relay.
       const inviter = PublicUserIdentity.fromText(this.#state.inviterKey);
       const made = PinnedDeviceList.pin(userId, inviter, list);
       delete this.#state.inviterKey;
       return [made, 'invitation'];
     }
-    if (this.#state.role === 'clinician' && proof && this.#state.pendingCodes.length > 0) {
-      // A patient this clinician invited: the proof must verify with one of
-      // the codes it made, for the key and list served.
-      for (const text of this.#state.pendingCodes) {
-        const code = InvitationCode.fromText(text);
-        try {
-          const made = verifyRegistration(code, this.#ownKey(), userId, claimedKey, list, b64.decode(proof));
-          this.#state.pendingCodes = this.#state.pendingCodes.filter((c) => c !== text);
-          return [made, 'registration'];
-        } catch {
-          // Another invitation's code; try the next.
-        } finally {
-          code.free();
-        }
+    // A clinician: a patient one of its devices invited. The proof must
+    // verify with one of the codes it made, for the key and list served.
+    if (!proof) refuse('registration_proof_missing');
+    for (const text of this.#state.pendingCodes) {
+      const code = InvitationCode.fromText(text);
+      try {
+        const made = verifyRegistration(code, this.#ownKey(), userId, claimedKey, list, b64.decode(proof));
+        this.#state.pendingCodes = this.#state.pendingCodes.filter((c) => c !== text);
+        return [made, 'registration'];
+      } catch {
+        // Another invitation's code; try the next.
+      } finally {
+        code.free();
       }
-      throw Object.assign(new Error('no invitation of this device matches'), { code: 'invitation_proof_mismatch' });
     }
-    return [PinnedDeviceList.pin(userId, claimedKey, list), 'first-seen'];
+    return refuse('invitation_proof_mismatch');
   }
 
   #ownKey() {
@@ -122,15 +128,24 @@ export class Contacts {
     return this.#state.listProblems[userId];
   }
 
-  /** Accepts a changed user key after the person confirmed it: pins it anew, unverified. */
+  /**
+   * Accepts a changed user key after the person confirmed it: pins it anew,
+   * unverified, from the same trusted sources as a first pin (for a patient
+   * invited again, the new registration proof). Without one the old pin
+   * stays and sending stays blocked.
+   */
   async acceptKeyChange(userId) {
+    const previous = this.#pins.get(userId);
+    this.#pins.delete(userId);
+    const pinned = await this.refresh(userId);
+    if (!pinned) {
+      if (previous) this.#pins.set(userId, previous);
+      return undefined;
+    }
+    previous?.free();
     delete this.#state.keyChanged[userId];
     delete this.#state.verifiedUsers[userId];
-    this.#pins.get(userId)?.free();
-    this.#pins.delete(userId);
-    delete this.#state.pins[userId];
-    this.#state.pinOrigins[userId] = 'first-seen';
-    return this.refresh(userId);
+    return pinned;
   }
 
   /** The 60-digit safety number of this user and `userId`, from the two user keys. */
@@ -152,13 +167,13 @@ export class Contacts {
     if (pinned) this.#state.verifiedUsers[userId] = pinned.userKey().toText();
   }
 
-  /** 'changed', 'verified', 'invitation', 'registration', 'first-seen' or 'unknown'. */
+  /** 'changed', 'verified', 'invitation', 'registration' or 'unknown'. */
   verification(userId) {
     if (this.keyChanged(userId)) return 'changed';
     const pinned = this.pin(userId);
     if (!pinned) return 'unknown';
     if (this.#state.verifiedUsers[userId] === pinned.userKey().toText()) return 'verified';
-    return this.#state.pinOrigins[userId] ?? 'first-seen';
+    return this.#state.pinOrigins[userId] ?? 'unknown';
   }
 
   /** Whether `identity` is on the pinned list of one of `userIds`; the device id it is listed under, or null. */

@@ -46,12 +46,9 @@ export class Device {
     const registered = await relay.register(link ? link.redemptionToken() : invitation, displayName);
     const account = new Account();
     account.generateOneTimePrekeys(PREKEYS_BATCH);
-    relay.token = registered.token;
-    await relay.publishPrekeys(account.prekeyBundle());
     const user = UserIdentity.generate();
     const list = DeviceList.create(registered.userId, registered.deviceId, account.publicIdentity()).sign(user);
     const proof = link ? link.registrationProof(user.publicIdentity(), list) : undefined;
-    await relay.publishDeviceList(user.publicIdentity().toBytes(), list, proof);
     const state = {
       version: 2,
       role: registered.role,
@@ -69,6 +66,11 @@ export class Device {
     };
     link?.free();
     const device = new Device(vault, state, account, user, []);
+    // Saved before anything is published: a crash leaves keys, not a
+    // published device whose keys were lost.
+    await device.save();
+    await device.relay.publishPrekeys(account.prekeyBundle());
+    await device.relay.publishDeviceList(user.publicIdentity().toBytes(), list, proof);
     await device.contacts.refresh(registered.userId);
     await device.save();
     return device;
@@ -95,6 +97,7 @@ export class Device {
       token: registered.token,
       storageKey: b64.encode(crypto.getRandomValues(new Uint8Array(32))),
       userKey: user.publicIdentity().toText(),
+      inviterKey: data.inviterKey,
       pins: data.pins,
       pinOrigins: data.pinOrigins,
       verifiedUsers: data.verifiedUsers,
@@ -105,7 +108,9 @@ export class Device {
       sequences: {},
       windows: {},
     };
-    if (state.userKey !== data.userKey) throw Object.assign(new Error('the user key does not match'), { code: 'link_decrypt_failed' });
+    if (state.userKey !== data.userKey || registered.userId !== data.userId) {
+      throw Object.assign(new Error('the linked user does not match'), { code: 'link_decrypt_failed' });
+    }
     const device = new Device(vault, state, account, user, []);
     await device.save();
     return device;
@@ -162,8 +167,10 @@ export class Device {
     const transfer = StorageKey.generate();
     const blob = this.#user.export(transfer);
     const payload = {
+      userId: this.#state.userId,
       displayName: this.#state.displayName,
       userKey: this.#state.userKey,
+      inviterKey: this.#state.inviterKey,
       user: { key: b64.encode(transfer.toBytes()), blob: b64.encode(blob) },
       pins: this.#state.pins,
       pinOrigins: this.#state.pinOrigins,
@@ -178,6 +185,16 @@ export class Device {
   /** Adds a linked device to this user's signed device list and publishes it. */
   async addDevice(deviceId, identity) {
     await this.#publishList((list) => list.withDevice(deviceId, identity));
+  }
+
+  /**
+   * Publishes this user's current list again: the relay revokes any live
+   * device of the user the list leaves off (one that joined through a link
+   * that was then cancelled or failed).
+   */
+  async republishList() {
+    const own = await this.contacts.refresh(this.#state.userId);
+    await this.relay.publishDeviceList(this.#user.publicIdentity().toBytes(), own.signedBytes());
   }
 
   /** Removes a device from this user's list; the relay revokes it and peers stop encrypting to it. */
@@ -357,15 +374,15 @@ export class Device {
       const check = envelope.check(remote, pinned, envelope.conversationId, stored ? b64.decode(stored) : undefined);
       remote.free();
       this.#state.windows[key] = b64.encode(check.window());
-      const payload = JSON.parse(envelope.text());
-      if (payload.t !== 'text' && payload.t !== 'file') throw Object.assign(new Error('unknown message'), { code: 'unknown_message' });
       const entry = {
+        ...contentOf(JSON.parse(envelope.text())),
+        // Who and where come from the checked context only, never from the
+        // sender's own JSON.
         conversationId: envelope.conversationId,
         from: sender === this.#state.userId ? 'me' : 'them',
         senderUser: sender,
         senderDevice: envelope.senderDeviceId,
         at: Date.now(),
-        ...payload,
       };
       const gap = Number(check.gap);
       check.free();
@@ -422,4 +439,21 @@ function storageKeyOf(state) {
   } finally {
     bytes.fill(0);
   }
+}
+
+/**
+ * The content fields of a message's JSON payload, and nothing else: a text
+ * (`body`) or a file (`blob`, `descriptor`, `name`, `size`), type-checked.
+ */
+function contentOf(payload) {
+  const fail = () => {
+    throw Object.assign(new Error('unknown message'), { code: 'unknown_message' });
+  };
+  if (payload?.t === 'text' && typeof payload.body === 'string') return { t: 'text', body: payload.body };
+  if (payload?.t === 'file') {
+    const { blob, descriptor, name, size } = payload;
+    if (typeof blob !== 'string' || typeof descriptor !== 'string' || typeof name !== 'string' || !Number.isSafeInteger(size)) fail();
+    return { t: 'file', blob, descriptor, name, size };
+  }
+  return fail();
 }

@@ -198,6 +198,8 @@ $('link-device').addEventListener('click', async () => {
     status(`Linked ${id}. It receives every message from now on.`);
   } catch (error) {
     status(`Linking stopped: ${error.code ?? error.message}`);
+    // A device that joined the cancelled link is revoked.
+    await device?.republishList().catch(() => {});
   } finally {
     ui.done();
     $('link-panel').hidden = true;
@@ -228,10 +230,15 @@ function drawQr(canvas, text) {
 
 async function refreshConversations() {
   const { conversations } = await device.relay.conversations();
+  // The relay says who is in a conversation; the peer shown is one whose key
+  // this device pinned from an invitation, whatever order the relay lists.
+  const others = new Set(conversations.flatMap((c) => c.members.map((m) => m.userId)));
+  others.delete(device.state.userId);
+  for (const userId of others) await device.contacts.refresh(userId).catch(() => {});
   const list = $('conversations');
   list.replaceChildren();
   for (const conversation of conversations) {
-    const peer = conversation.members.find((m) => m.userId !== device.state.userId);
+    const peer = peerOf(conversation);
     if (!peer) continue;
     const button = el('button', { type: 'button', className: 'conversation', textContent: `${peer.displayName} (${peer.role})` });
     button.addEventListener('click', () => open(conversation, peer));
@@ -239,12 +246,18 @@ async function refreshConversations() {
   }
   if (!current && conversations.length > 0) {
     const first = conversations[0];
-    const peer = first.members.find((m) => m.userId !== device.state.userId);
+    const peer = peerOf(first);
     if (peer) open(first, peer);
   } else if (current) {
     render();
   }
   $('empty').hidden = conversations.length > 0;
+}
+
+/** The other member this device holds a pin for, else (to show why nothing is sent) the first other member. */
+function peerOf(conversation) {
+  const others = conversation.members.filter((m) => m.userId !== device.state.userId);
+  return others.find((m) => device.contacts.pin(m.userId)) ?? others[0];
 }
 
 async function open(conversation, peer) {
@@ -306,8 +319,7 @@ function renderVerification() {
     changed: `Warning: ${name}’s identity changed. Sending is blocked.`,
     invitation: 'Not verified yet; their key came with your invitation link. Compare the number to be sure.',
     registration: 'Not verified yet; their key matched the invitation you sent. Compare the number to be sure.',
-    'first-seen': 'Not verified yet. Compare the number in person or on a call.',
-    unknown: 'Not verified yet. Compare the number in person or on a call.',
+    unknown: 'No key for this contact came from an invitation: nothing is sent to them and nothing from them is shown.',
   }[state];
   $('verified-state').className = `verified-${state === 'verified' || state === 'changed' ? state : 'unverified'}`;
   // A changed identity blocks sending until a person accepts it.

@@ -129,6 +129,7 @@ pub(crate) async fn demo_clinician_invitation(
         for_user: None,
         resets_user_key: false,
         expires_at: 0,
+        created_by: None,
     };
     let (code, expires_at) = new_invitation(&state, template, None, None, record).await?;
     coverage::recorded();
@@ -163,10 +164,12 @@ pub(crate) async fn create_invitation(
     caller: Caller,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let mut target = None;
     let outcome = async {
         if caller.device.role != Role::Clinician {
             return Err(ApiError::FORBIDDEN);
         }
+        require_listed(&state, &caller).await?;
         let request: CreateInvitation = json(raw)?;
         let ttl = request.ttl_seconds.map(std::time::Duration::from_secs);
         if let Some(token) = &request.redemption_token {
@@ -189,6 +192,8 @@ pub(crate) async fn create_invitation(
             if !allowed {
                 return Err(ApiError::FORBIDDEN);
             }
+            // A reset names the patient in the log.
+            target = Some(user.clone());
         }
         let template = Invitation {
             role: Role::Patient,
@@ -196,13 +201,14 @@ pub(crate) async fn create_invitation(
             resets_user_key: request.for_user.is_some(),
             for_user: request.for_user,
             expires_at: 0,
+            created_by: Some(caller.device.device_id.clone()),
         };
-        let record = change_record(&caller, "create_invitation", None);
+        let record = change_record(&caller, "create_invitation", target.as_deref());
         new_invitation(&state, template, ttl, request.redemption_token, record).await
     }
     .await;
     let (code, expires_at) =
-        audited_change(&state, &caller, "create_invitation", None, outcome).await?;
+        audited_change(&state, &caller, "create_invitation", target, outcome).await?;
     Ok(Json(json!({ "invitation": code, "expiresAt": expires_at })))
 }
 
@@ -265,6 +271,7 @@ pub(crate) async fn revoke(
         if caller.device.role != Role::Clinician {
             return Err(ApiError::FORBIDDEN);
         }
+        require_listed(&state, &caller).await?;
         visible_device_owner(&state, &caller, &device_id).await?;
         let id = device_id.clone();
         let record = change_record(&caller, "revoke_device", Some(&device_id));
@@ -276,4 +283,23 @@ pub(crate) async fn revoke(
     .await;
     audited_change(&state, &caller, "revoke_device", Some(device_id), outcome).await?;
     Ok(Json(json!({ "revoked": true })))
+}
+
+/// 403 unless the caller's device may act for its user: it is on the
+/// user's signed device list (or the user published none). A device that
+/// joined through a link offer but was never confirmed cannot invite,
+/// link or revoke.
+pub(crate) async fn require_listed(state: &Arc<AppState>, caller: &Caller) -> Result<(), ApiError> {
+    let (user, device) = (
+        caller.device.user_id.clone(),
+        caller.device.device_id.clone(),
+    );
+    if state
+        .db(move |s| access::acts_for_user(s, &user, &device))
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::FORBIDDEN)
+    }
 }

@@ -20,7 +20,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::accounts::new_invitation;
+use super::accounts::{new_invitation, require_listed};
 use super::{audited, audited_change, base64, change_record, json};
 use crate::auth::Caller;
 use crate::config::{
@@ -29,7 +29,7 @@ use crate::config::{
 use crate::error::ApiError;
 use crate::state::{AppState, now_ms};
 use crate::store::{Invitation, LinkMessage};
-use crate::text;
+use crate::{ids, text};
 
 /// Shortest link token or offer name: 16 random bytes as base64url.
 const MIN_LINK_ID_LEN: usize = 22;
@@ -43,6 +43,13 @@ fn link_id(text: &str) -> Result<&str, ApiError> {
     } else {
         Err(ApiError::BAD_REQUEST)
     }
+}
+
+/// The name an exchange is stored under: the SHA-256 of the offer id (which
+/// is also the device invitation's bearer token), so the database holds
+/// neither.
+fn queue_name(offer: &str) -> Result<String, ApiError> {
+    Ok(STANDARD.encode(ids::secret_hash(link_id(offer)?)))
 }
 
 #[derive(Deserialize)]
@@ -61,6 +68,7 @@ pub(crate) async fn create_invitation(
 ) -> Result<Json<Value>, ApiError> {
     let outcome = async {
         let request: CreateDeviceInvitation = json(raw)?;
+        require_listed(&state, &caller).await?;
         let token = link_id(&request.redemption_token)?.to_string();
         let template = Invitation {
             role: caller.device.role,
@@ -68,6 +76,7 @@ pub(crate) async fn create_invitation(
             for_user: Some(caller.device.user_id.clone()),
             resets_user_key: false,
             expires_at: 0,
+            created_by: Some(caller.device.device_id.clone()),
         };
         let record = change_record(&caller, "create_device_invitation", None);
         let (_, expires_at) = new_invitation(
@@ -102,7 +111,7 @@ pub(crate) async fn post(
 ) -> Result<Json<Value>, ApiError> {
     let outcome = async {
         let request: PostLinkMessage = json(raw)?;
-        let offer = link_id(&request.offer)?.to_string();
+        let offer = queue_name(&request.offer)?;
         let body = base64(&request.body)?;
         if body.is_empty() || body.len() > MAX_LINK_MESSAGE_LEN {
             return Err(ApiError::BAD_REQUEST);
@@ -151,7 +160,7 @@ pub(crate) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let outcome = async {
         let Query(query) = query.map_err(|_| ApiError::BAD_REQUEST)?;
-        let offer = link_id(&query.offer)?.to_string();
+        let offer = queue_name(&query.offer)?;
         let user = caller.device.user_id.clone();
         let after = query.after.unwrap_or(0);
         let expired_before = now_ms() - LINK_MESSAGE_RETENTION.as_millis() as i64;

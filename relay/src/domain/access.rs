@@ -45,6 +45,21 @@ pub fn device_access(
     }
 }
 
+/// Whether the device `device_id` may act for its user `user_id` (invite,
+/// link another device, revoke): it is on the user's published signed device
+/// list, or the user has published none. A device that registered through a
+/// link offer but was never confirmed and listed cannot.
+pub fn acts_for_user(store: &dyn Store, user_id: &str, device_id: &str) -> StoreResult<bool> {
+    let Some(stored) = store.device_list(user_id)? else {
+        return Ok(true);
+    };
+    let Ok(key) = careseal::PublicUserIdentity::from_bytes(&stored.user_key) else {
+        return Ok(false);
+    };
+    Ok(careseal::SignedDeviceList::from_bytes(&stored.list, &key)
+        .is_ok_and(|signed| signed.list().device(device_id).is_some()))
+}
+
 /// Whether `user` is a member of `conversation` (and so may post to it and
 /// read what the relay holds for it).
 pub fn is_member(store: &dyn Store, conversation: &str, user: &str) -> StoreResult<bool> {

@@ -132,17 +132,14 @@ pub fn publish(
         if stored.user_key != publication.user_key {
             return Ok(Err(Refusal::UserKeyChanged));
         }
-        if stored.list == publication.list {
-            store.append_audit(audit)?;
-            return Ok(Ok(Published {
-                version: stored.version,
-                revoked: Vec::new(),
-            }));
-        }
-        if list.version() <= stored.version {
+        // The same list again changes nothing but revoking live devices it
+        // leaves off (a device that joined through a link offer and was
+        // never confirmed): how a cancelled link is cleaned up.
+        let same = stored.list == publication.list;
+        if !same && list.version() <= stored.version {
             return Ok(Err(Refusal::Stale));
         }
-        if list.version() - stored.version > MAX_VERSION_STEP {
+        if !same && list.version() - stored.version > MAX_VERSION_STEP {
             return Ok(Err(Refusal::VersionJump));
         }
     }
