@@ -416,6 +416,27 @@ async fn an_unconfirmed_device_cannot_act_for_its_user_and_is_cleaned_up() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // Nor read conversations, others' lists or bundles; its own list it may.
+    for (path, expected) in [
+        ("/api/conversations".to_string(), StatusCode::FORBIDDEN),
+        (
+            format!("/api/users/{}/device-list", patient.user_id),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("/api/devices/{}/bundle", patient.device_id),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("/api/users/{}/device-list", rogue.user_id),
+            StatusCode::OK,
+        ),
+    ] {
+        let (status, _) = relay
+            .call(&c, Method::GET, path.clone(), Some(&rogue.token), None)
+            .await;
+        assert_eq!(status, expected, "{path}");
+    }
     // The listed device republishes the same list: the rogue is revoked.
     let (status, v) = publish(&c, &relay, &laptop, &key, 1, &[(&laptop, &laptop_id)]).await;
     assert_eq!(status, StatusCode::OK, "{v}");

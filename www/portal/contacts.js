@@ -47,7 +47,7 @@ export class Contacts {
    * Reads `userId`'s device list from the relay and pins or updates it.
    * Returns the pin (possibly unchanged), or undefined if none could be made.
    */
-  async refresh(userId) {
+  async refresh(userId, { replacing = false } = {}) {
     let served;
     try {
       served = await this.#relay.deviceList(userId);
@@ -65,7 +65,7 @@ export class Contacts {
         delete this.#state.listProblems[userId];
         return this.pin(userId);
       }
-      const [made, origin] = this.#firstPin(userId, claimedKey, list, served.registrationProof);
+      const [made, origin] = this.#firstPin(userId, claimedKey, list, served.registrationProof, replacing);
       this.#keep(userId, made, origin);
       delete this.#state.listProblems[userId];
       return made;
@@ -82,7 +82,7 @@ export class Contacts {
   }
 
   /** The first pin of a user, only from a source this device trusts. */
-  #firstPin(userId, claimedKey, list, proof) {
+  #firstPin(userId, claimedKey, list, proof, replacing) {
     const own = this.#state.userId === userId;
     if (own) return [PinnedDeviceList.pin(userId, this.#ownKey(), list), 'own'];
     const refuse = (code) => {
@@ -97,13 +97,18 @@ export class Contacts {
       return [made, 'invitation'];
     }
     // A clinician: a patient one of its devices invited. The proof must
-    // verify with one of the codes it made, for the key and list served.
+    // verify with one of the unexpired codes it made for such a patient: a
+    // new patient's code for a first pin, a code re-inviting exactly this
+    // user when replacing a changed key.
     if (!proof) refuse('registration_proof_missing');
-    for (const text of this.#state.pendingCodes) {
-      const code = InvitationCode.fromText(text);
+    const now = Date.now();
+    this.#state.pendingCodes = this.#state.pendingCodes.filter((c) => typeof c === 'object' && c.expiresAt > now);
+    const usable = this.#state.pendingCodes.filter((c) => (replacing ? c.forUser === userId : c.forUser === null || c.forUser === userId));
+    for (const entry of usable) {
+      const code = InvitationCode.fromText(entry.code);
       try {
         const made = verifyRegistration(code, this.#ownKey(), userId, claimedKey, list, b64.decode(proof));
-        this.#state.pendingCodes = this.#state.pendingCodes.filter((c) => c !== text);
+        this.#state.pendingCodes = this.#state.pendingCodes.filter((c) => c !== entry);
         return [made, 'registration'];
       } catch {
         // Another invitation's code; try the next.
@@ -136,12 +141,19 @@ export class Contacts {
    */
   async acceptKeyChange(userId) {
     const previous = this.#pins.get(userId);
+    const stored = this.#state.pins[userId];
     this.#pins.delete(userId);
-    const pinned = await this.refresh(userId);
-    if (!pinned) {
-      if (previous) this.#pins.set(userId, previous);
-      return undefined;
+    let pinned;
+    try {
+      pinned = await this.refresh(userId, { replacing: true });
+    } finally {
+      if (!pinned && previous) {
+        // Nothing trusted replaced it: the old pin stays, sending stays blocked.
+        this.#pins.set(userId, previous);
+        this.#state.pins[userId] = stored;
+      }
     }
+    if (!pinned) return undefined;
     previous?.free();
     delete this.#state.keyChanged[userId];
     delete this.#state.verifiedUsers[userId];

@@ -214,6 +214,23 @@ export class Device {
     await this.save();
   }
 
+  /** Resolves once this device is on its user's signed list (after linking). */
+  async waitUntilListed(timeoutMs = 60_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const own = await this.contacts.refresh(this.#state.userId);
+      const list = own?.list();
+      const listed = list?.deviceIds().includes(this.#state.deviceId);
+      list?.free();
+      if (listed) {
+        await this.save();
+        return;
+      }
+      if (Date.now() > deadline) throw Object.assign(new Error('not listed'), { code: 'not_listed' });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
   /** This user's devices on the pinned list: `[{ deviceId, fingerprint, self }]`. */
   devices() {
     const list = this.contacts.pin(this.#state.userId)?.list();
@@ -240,7 +257,9 @@ export class Device {
     const code = InvitationCode.generate();
     try {
       const { expiresAt } = await this.relay.invite(code.redemptionToken(), forUser);
-      this.#state.pendingCodes.push(code.toText());
+      // Kept to check the registration: bound to the patient it re-invites
+      // (if any) and to its expiry, so it cannot vouch for anyone else.
+      this.#state.pendingCodes.push({ code: code.toText(), forUser: forUser ?? null, expiresAt });
       await this.save();
       const link = `${location.origin}/patient.html#invite=${code.linkFragment(this.#user.publicIdentity())}`;
       return { link, expiresAt };

@@ -76,6 +76,10 @@ async function join(offer) {
     });
     device = await Device.fromLink(vault, registered, account, payload);
     history.replaceState(null, '', location.pathname + location.search);
+    // The relay lets this device read conversations once the other device
+    // has put it on the signed list; wait for that.
+    status('Waiting for your other device to add this one…');
+    await device.waitUntilListed();
     await enter();
   } catch (error) {
     status(`Linking failed: ${error.code ?? error.message}. Start again from your other device.`);
@@ -230,8 +234,8 @@ function drawQr(canvas, text) {
 
 async function refreshConversations() {
   const { conversations } = await device.relay.conversations();
-  // The relay says who is in a conversation; the peer shown is one whose key
-  // this device pinned from an invitation, whatever order the relay lists.
+  // The relay says who is in a conversation: its members' lists are read and
+  // pinned only from an invitation (contacts.js); see peerOf.
   const others = new Set(conversations.flatMap((c) => c.members.map((m) => m.userId)));
   others.delete(device.state.userId);
   for (const userId of others) await device.contacts.refresh(userId).catch(() => {});
@@ -254,10 +258,15 @@ async function refreshConversations() {
   $('empty').hidden = conversations.length > 0;
 }
 
-/** The other member this device holds a pin for, else (to show why nothing is sent) the first other member. */
+/**
+ * The one other member of a conversation. Conversations are one to one
+ * until care teams (issue 12) bring signed membership: one the relay lists
+ * with several others is not shown, so its order cannot choose whom this
+ * device writes to.
+ */
 function peerOf(conversation) {
   const others = conversation.members.filter((m) => m.userId !== device.state.userId);
-  return others.find((m) => device.contacts.pin(m.userId)) ?? others[0];
+  return others.length === 1 ? others[0] : undefined;
 }
 
 async function open(conversation, peer) {
@@ -361,8 +370,17 @@ $('mark-verified').addEventListener('click', async () => {
 });
 
 $('accept-key').addEventListener('click', async () => {
-  await device.acceptKeyChange(current.peer.userId);
-  status(`${current.peer.displayName}’s new identity is accepted. Compare the new safety number with them.`);
+  const name = current.peer.displayName;
+  try {
+    const accepted = await device.acceptKeyChange(current.peer.userId);
+    status(
+      accepted
+        ? `${name}’s new identity is accepted. Compare the new safety number with them.`
+        : `${name}’s new identity came with no invitation of yours; invite them again to accept it.`,
+    );
+  } catch (error) {
+    status(`Could not accept the new identity: ${error.code ?? error.message}`);
+  }
   renderVerification();
 });
 

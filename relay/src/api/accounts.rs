@@ -11,7 +11,9 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{PathId, audited, audited_change, change_record, json, visible_device_owner};
+use super::{
+    PathId, audited, audited_change, change_record, json, require_listed, visible_device_owner,
+};
 use crate::audit::{self, coverage};
 use crate::auth::{Caller, refuse_failed};
 use crate::domain::access;
@@ -283,23 +285,4 @@ pub(crate) async fn revoke(
     .await;
     audited_change(&state, &caller, "revoke_device", Some(device_id), outcome).await?;
     Ok(Json(json!({ "revoked": true })))
-}
-
-/// 403 unless the caller's device may act for its user: it is on the
-/// user's signed device list (or the user published none). A device that
-/// joined through a link offer but was never confirmed cannot invite,
-/// link or revoke.
-pub(crate) async fn require_listed(state: &Arc<AppState>, caller: &Caller) -> Result<(), ApiError> {
-    let (user, device) = (
-        caller.device.user_id.clone(),
-        caller.device.device_id.clone(),
-    );
-    if state
-        .db(move |s| access::acts_for_user(s, &user, &device))
-        .await?
-    {
-        Ok(())
-    } else {
-        Err(ApiError::FORBIDDEN)
-    }
 }

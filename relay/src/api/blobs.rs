@@ -19,7 +19,9 @@ use sha2::{Digest, Sha256};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
-use super::{PathId, audited, audited_change, change_record, is_timeout, require_member};
+use super::{
+    PathId, audited, audited_change, change_record, is_timeout, require_listed, require_member,
+};
 use crate::auth::Caller;
 use crate::config::DOWNLOAD_CHUNK;
 use crate::error::ApiError;
@@ -39,6 +41,7 @@ pub(crate) async fn upload(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let outcome = async {
+        require_listed(&state, &caller).await?;
         require_member(&state, &conversation, &caller.device.user_id).await?;
         let max = state.config.max_blob;
         let declared = declared_length(&headers)?;
@@ -141,6 +144,7 @@ pub(crate) async fn download(
     PathId(id): PathId,
 ) -> Result<Response, ApiError> {
     let outcome = async {
+        require_listed(&state, &caller).await?;
         let lookup = id.clone();
         let (conversation, size) = state
             .db(move |s| s.blob_info(&lookup))

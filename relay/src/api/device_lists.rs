@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::wire::DeviceListView;
-use super::{PathId, audited, audited_change, base64, change_record, json};
+use super::{PathId, audited, audited_change, base64, change_record, json, require_listed};
 use crate::auth::Caller;
 use crate::domain::access;
 use crate::domain::device_lists::{self, Publication, Refusal};
@@ -87,6 +87,11 @@ pub(crate) async fn fetch(
     PathId(user_id): PathId,
 ) -> Result<Json<DeviceListView>, ApiError> {
     let outcome = async {
+        // Its own user's list, every device may read (a new device waits
+        // there to be listed); others' only a confirmed one.
+        if user_id != caller.device.user_id {
+            require_listed(&state, &caller).await?;
+        }
         let (viewer, user) = (caller.device.user_id.clone(), user_id.clone());
         let stored = state
             .db(move |s| {

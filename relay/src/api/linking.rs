@@ -20,7 +20,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::accounts::{new_invitation, require_listed};
+use super::accounts::new_invitation;
+use super::require_listed;
 use super::{audited, audited_change, base64, change_record, json};
 use crate::auth::Caller;
 use crate::config::{

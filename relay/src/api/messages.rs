@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 
 use super::wire::{BlobInfoView, ConversationView, EnvelopeView, views};
 use super::{
-    PathId, audited, audited_change, base64, change_record, json, large_json, require_member,
+    PathId, audited, audited_change, base64, change_record, json, large_json, require_listed,
+    require_member,
 };
 use crate::auth::Caller;
 use crate::config::{DEFAULT_CONVERSATION_PAGE, MAILBOX_PAGE, MAX_CONVERSATION_PAGE};
@@ -48,6 +49,7 @@ pub(crate) async fn conversations(
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let outcome = async {
+        require_listed(&state, &caller).await?;
         let Query(query) = query.map_err(|_| ApiError::BAD_REQUEST)?;
         if query
             .limit
@@ -99,6 +101,7 @@ pub(crate) async fn post(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let outcome = async {
+        require_listed(&state, &caller).await?;
         require_member(&state, &conversation, &caller.device.user_id).await?;
         let request: Post = json(raw)?;
         if !text::is_id(&request.recipient_device) {
@@ -200,6 +203,7 @@ pub(crate) async fn stored(
     PathId(conversation): PathId,
 ) -> Result<Json<Value>, ApiError> {
     let outcome = async {
+        require_listed(&state, &caller).await?;
         require_member(&state, &conversation, &caller.device.user_id).await?;
         let c = conversation.clone();
         state.db(move |s| s.stored_in(&c)).await

@@ -343,3 +343,23 @@ pub(crate) async fn audited<T>(
         .await?;
     result
 }
+
+/// 403 unless the caller's device may act for its user: it is on the
+/// user's signed device list (or the user published none). A device that
+/// joined through a link offer but was never confirmed can do no more than
+/// finish the link: it cannot invite, link, revoke, read conversations,
+/// stored data, blobs, bundles or others' device lists, or post.
+pub(crate) async fn require_listed(state: &Arc<AppState>, caller: &Caller) -> Result<(), ApiError> {
+    let (user, device) = (
+        caller.device.user_id.clone(),
+        caller.device.device_id.clone(),
+    );
+    if state
+        .db(move |s| access::acts_for_user(s, &user, &device))
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::FORBIDDEN)
+    }
+}

@@ -16,7 +16,10 @@ use careseal::prekey::OneTimePreKey;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{PathId, audited, audited_change, base64, change_record, json, visible_device_owner};
+use super::{
+    PathId, audited, audited_change, base64, change_record, json, require_listed,
+    visible_device_owner,
+};
 use crate::auth::Caller;
 use crate::config::MAX_STORED_ONE_TIME_PREKEYS;
 use crate::error::ApiError;
@@ -89,6 +92,7 @@ pub(crate) async fn fetch(
     PathId(device_id): PathId,
 ) -> Result<Json<Value>, ApiError> {
     let outcome = async {
+        require_listed(&state, &caller).await?;
         visible_device_owner(&state, &caller, &device_id).await?;
         let pair = (caller.device.device_id.clone(), device_id.clone());
         let with_one_time = state.prekey_handouts.allow(&pair);
