@@ -35,32 +35,6 @@ fn list(user: &str, version: u64, devices: &[(&str, &Identity)]) -> DeviceList {
     DeviceList::new(user, version, entries).unwrap()
 }
 
-async fn put_list(
-    c: &Client,
-    relay: &Relay,
-    by: &Device,
-    key: &UserIdentity,
-    signed: &[u8],
-    proof: Option<&[u8]>,
-) -> (StatusCode, Value) {
-    let mut body = json!({
-        "userKey": STANDARD.encode(key.public_identity().as_bytes()),
-        "list": STANDARD.encode(signed),
-    });
-    if let Some(proof) = proof {
-        body["registrationProof"] = json!(STANDARD.encode(proof));
-    }
-    relay
-        .call(
-            c,
-            Method::PUT,
-            "/api/device-list",
-            Some(&by.token),
-            Some(body),
-        )
-        .await
-}
-
 async fn get_list(c: &Client, relay: &Relay, by: &Device, user: &str) -> (StatusCode, Value) {
     relay
         .call(
@@ -77,8 +51,8 @@ fn bytes(v: &Value, key: &str) -> Vec<u8> {
     STANDARD.decode(v[key].as_str().unwrap()).unwrap()
 }
 
-/// A second device of `user`, written into the database (the linking
-/// endpoints come later); returns its token.
+/// A second device of `user`, written into the database (shorter than
+/// linking one, which `tests/linking.rs` covers).
 fn add_device(relay: &Relay, user: &str, device: &str) -> Device {
     let token = format!("tok_{device}_secret_for_tests_only");
     let conn = rusqlite::Connection::open(&relay.db).unwrap();

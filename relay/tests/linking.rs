@@ -90,24 +90,10 @@ async fn a_new_device_is_linked_through_the_relay_and_listed_by_the_existing_one
     )
     .unwrap();
     let put = |by: &Device, list: &DeviceList| {
-        let body = json!({
-            "userKey": STANDARD.encode(user.public_identity().as_bytes()),
-            "list": STANDARD.encode(list.sign(&user).as_bytes()),
-        });
-        let token = by.token.clone();
-        let c = c.clone();
-        let relay = &relay;
-        async move {
-            relay
-                .call(
-                    &c,
-                    Method::PUT,
-                    "/api/device-list",
-                    Some(&token),
-                    Some(body),
-                )
-                .await
-        }
+        let signed = list.sign(&user);
+        let (c, relay, by) = (c.clone(), &relay, by.clone());
+        let user = &user;
+        async move { put_list(&c, relay, &by, user, signed.as_bytes(), None).await }
     };
     assert_eq!(put(&laptop, &v1).await.0, StatusCode::OK);
 
@@ -335,19 +321,7 @@ async fn publish(
         })
         .collect();
     let list = DeviceList::new(&by.user_id, version, entries).unwrap();
-    let body = json!({
-        "userKey": STANDARD.encode(key.public_identity().as_bytes()),
-        "list": STANDARD.encode(list.sign(key).as_bytes()),
-    });
-    relay
-        .call(
-            c,
-            Method::PUT,
-            "/api/device-list",
-            Some(&by.token),
-            Some(body),
-        )
-        .await
+    put_list(c, relay, by, key, list.sign(key).as_bytes(), None).await
 }
 
 async fn device_invitation(c: &Client, relay: &Relay, by: &Device, token: &str) -> StatusCode {

@@ -472,3 +472,31 @@ pub async fn conversation_at(c: &Client, url: &str, who: &Device) -> String {
     .await;
     v["conversations"][0]["id"].as_str().unwrap().to_string()
 }
+
+/// `PUT /api/device-list` by `by`: the user key of `key`, the signed list
+/// `signed` and, on a user's first list, a registration proof.
+pub async fn put_list(
+    c: &Client,
+    relay: &Relay,
+    by: &Device,
+    key: &careseal::UserIdentity,
+    signed: &[u8],
+    proof: Option<&[u8]>,
+) -> (StatusCode, Value) {
+    let mut body = json!({
+        "userKey": STANDARD.encode(key.public_identity().as_bytes()),
+        "list": STANDARD.encode(signed),
+    });
+    if let Some(proof) = proof {
+        body["registrationProof"] = json!(STANDARD.encode(proof));
+    }
+    relay
+        .call(
+            c,
+            reqwest::Method::PUT,
+            "/api/device-list",
+            Some(&by.token),
+            Some(body),
+        )
+        .await
+}
