@@ -127,13 +127,16 @@ fn add_envelope_public_ids(conn: &Connection) -> StoreResult<()> {
 /// database made before them adds them. Who is in which conversation is
 /// asked by user (membership checks, conversation lists), a user's live
 /// devices are listed oldest first (the index covers that query), and a
-/// conversation's envelopes and blobs are read by conversation.
+/// conversation's envelopes and blobs are read by conversation. Revoking a
+/// device, and a key reset, withdraw unused invitations by maker and by user.
 const INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS conversation_members_by_user ON conversation_members (user_id, conversation_id);
 CREATE INDEX IF NOT EXISTS devices_by_user ON devices (user_id, revoked_at, created_at, id);
 CREATE INDEX IF NOT EXISTS envelopes_by_conversation ON envelopes (conversation_id);
 CREATE INDEX IF NOT EXISTS envelopes_by_sender ON envelopes (sender_device);
 CREATE INDEX IF NOT EXISTS blobs_by_conversation ON blobs (conversation_id, created_at);
+CREATE INDEX IF NOT EXISTS invitations_by_creator ON invitations (created_by) WHERE used_at IS NULL;
+CREATE INDEX IF NOT EXISTS invitations_by_user ON invitations (for_user) WHERE used_at IS NULL;
 ";
 
 /// Whether users ?1 and ?2 share a conversation. One statement over the
