@@ -115,11 +115,7 @@ async fn onboard(
     let (status, v) = register(c, relay, &code.redemption_token(), "Jamie").await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
     let patient = Member {
-        device: Device {
-            user_id: v["userId"].as_str().unwrap().into(),
-            device_id: v["deviceId"].as_str().unwrap().into(),
-            token: v["token"].as_str().unwrap().into(),
-        },
+        device: device_of(&v),
         identity: Identity::generate().unwrap(),
     };
     let patient_key = UserIdentity::generate().unwrap();
@@ -629,11 +625,7 @@ async fn a_patient_invited_again_starts_over_with_a_new_key_that_contacts_see_ch
     let (status, v) = register(&c, &relay, &code.redemption_token(), "ignored").await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
     assert_eq!(v["userId"], json!(user), "the same user, with a new device");
-    let device = Device {
-        user_id: user.clone(),
-        device_id: v["deviceId"].as_str().unwrap().into(),
-        token: v["token"].as_str().unwrap().into(),
-    };
+    let device = device_of(&v);
     // The old device is revoked, and the new one publishes under a new key.
     let (status, _) = relay
         .call(

@@ -66,14 +66,6 @@ async fn receive(c: &Client, relay: &Relay, by: &Device, offer: &str) -> Vec<Vec
         .collect()
 }
 
-fn device_of(v: &Value) -> Device {
-    Device {
-        user_id: v["userId"].as_str().unwrap().into(),
-        device_id: v["deviceId"].as_str().unwrap().into(),
-        token: v["token"].as_str().unwrap().into(),
-    }
-}
-
 #[tokio::test]
 async fn a_new_device_is_linked_through_the_relay_and_listed_by_the_existing_one() {
     let relay = Relay::start(temp_db("link-flow")).await;

@@ -233,7 +233,8 @@ pub async fn register(
         .await
 }
 
-fn device(v: &Value) -> Device {
+/// The device a successful `/api/register` answer describes.
+pub fn device_of(v: &Value) -> Device {
     Device {
         user_id: v["userId"].as_str().unwrap().to_string(),
         device_id: v["deviceId"].as_str().unwrap().to_string(),
@@ -457,7 +458,7 @@ async fn register_at(c: &Client, url: &str, invitation: &str, name: &str) -> Dev
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{v}");
-    device(&v)
+    device_of(&v)
 }
 
 /// `conversation_of`, for a relay known only by its URL.
